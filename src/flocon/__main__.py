@@ -1,0 +1,5 @@
+"""``python -m flocon`` runs the command line."""
+
+from flocon.cli import main
+
+main()

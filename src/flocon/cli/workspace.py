@@ -1,0 +1,60 @@
+"""``flocon workspace``: add, list and remove workspaces."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flocon.cli.common import DatabaseOpt, JsonOpt, fail, opened, out, print_json, safe
+from flocon.services import workspaces as svc
+
+app = typer.Typer(
+    help="Workspaces: one per brand or client, each with its own watches and mentions."
+)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Name of the new workspace.")],
+    database_url: DatabaseOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create a workspace."""
+    with opened(database_url) as engine:
+        ws = svc.add_workspace(engine, name)
+    if json_:
+        print_json(ws)
+    else:
+        out.print(f"workspace {safe(ws.name)!r} created")
+
+
+@app.command("list")
+def list_(database_url: DatabaseOpt = None, json_: JsonOpt = False) -> None:
+    """List workspaces."""
+    with opened(database_url) as engine:
+        items = svc.list_workspaces(engine)
+    if json_:
+        print_json(items)
+        return
+    table = Table("name", "created")
+    for ws in items:
+        table.add_row(safe(ws.name), ws.created_at.strftime("%Y-%m-%d %H:%M UTC"))
+    out.print(table)
+
+
+@app.command("remove")
+def remove(
+    name: Annotated[str, typer.Argument(help="Workspace to remove, with all its data.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Remove a workspace and everything in it (watches, sources, mentions)."""
+    if not yes:
+        if not typer.get_text_stream("stdin").isatty():
+            fail("removing a workspace deletes all its data: add --yes to confirm")
+        typer.confirm(f"Remove workspace {name!r} and all its data?", abort=True)
+    with opened(database_url) as engine:
+        svc.remove_workspace(engine, name)
+    out.print(f"workspace {safe(name)!r} removed")

@@ -1,0 +1,1 @@
+"""Use cases: each public function owns its transaction or runs inside the caller's."""

@@ -1,0 +1,76 @@
+"""Settings of flocon: the only module that reads the environment.
+
+Every setting can be given as an environment variable prefixed with
+``FLOCON_`` (``FLOCON_DATABASE_URL``...) or in a ``.env`` file in the working
+directory. Entry points build one :class:`Settings` and pass it along.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "flocon"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database lives when nothing else is configured."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'flocon.db'}"
+
+
+class Settings(BaseSettings):
+    """Validated configuration; see docs/settings.md for each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FLOCON_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL of the database: sqlite:///PATH (default, in the "
+        "user's data directory) or postgresql+psycopg://USER:PASSWORD@HOST/DB.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="How long a SQLite writer waits for a lock before failing, in milliseconds.",
+    )
+    default_workspace: str = Field(
+        default="default", description="Workspace used when a command gets no --workspace."
+    )
+    import_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Items written per transaction on import."
+    )
+    log_level: str = Field(default="WARNING", description="Logging level of the command line.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError(
+                "database_url must start with sqlite:/// or postgresql+psycopg:// "
+                f"(got {redact_url(value)!r})"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL so it can be shown or logged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url

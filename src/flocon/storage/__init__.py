@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, engine factory, migrations and queries (the only place SQL lives)."""

@@ -1,0 +1,1 @@
+"""Queries: all SQL of flocon, one module per kind of record."""

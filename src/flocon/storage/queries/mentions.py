@@ -1,0 +1,380 @@
+"""SQL for mentions, sources, authors, near-duplicate bands and full-text search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
+
+from flocon.domain.models import Mention
+from flocon.storage.tables import (
+    authors,
+    mention_bands,
+    mention_watches,
+    mentions,
+    sources,
+    watches,
+)
+
+CHUNK = 500
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def source_id(conn: Connection, workspace_id: int, kind: str, name: str) -> int:
+    """The id of a source, created on first use."""
+    cond = and_(
+        sources.c.workspace_id == workspace_id, sources.c.kind == kind, sources.c.name == name
+    )
+    found = conn.execute(select(sources.c.id).where(cond)).scalar()
+    if found is not None:
+        return int(found)
+    created = conn.execute(
+        insert(sources)
+        .values(workspace_id=workspace_id, kind=kind, name=name, created_at=datetime.now(UTC))
+        .returning(sources.c.id)
+    ).scalar_one()
+    return int(created)
+
+
+def existing_external_ids(conn: Connection, source: int, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(list(ids)):
+        stmt = select(mentions.c.external_id).where(
+            mentions.c.source_id == source, mentions.c.external_id.in_(chunk)
+        )
+        found.update(conn.execute(stmt).scalars())
+    return found
+
+
+def originals_by_url(conn: Connection, workspace_id: int, urls: Sequence[str]) -> dict[str, int]:
+    """Canonical URL → id of the first stored mention with it (not itself a duplicate)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(urls)):
+        stmt = (
+            select(mentions.c.canonical_url, func.min(mentions.c.id))
+            .where(
+                mentions.c.workspace_id == workspace_id,
+                mentions.c.canonical_url.in_(chunk),
+                mentions.c.duplicate_of.is_(None),
+            )
+            .group_by(mentions.c.canonical_url)
+        )
+        found.update({url: int(mid) for url, mid in conn.execute(stmt)})
+    return found
+
+
+def band_candidates(
+    conn: Connection, workspace_id: int, keys: Sequence[int]
+) -> dict[int, list[int]]:
+    """Band key → ids of stored original mentions sharing it."""
+    found: dict[int, list[int]] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        stmt = select(mention_bands.c.key, mention_bands.c.mention_id).where(
+            mention_bands.c.workspace_id == workspace_id, mention_bands.c.key.in_(chunk)
+        )
+        for key, mention_id in conn.execute(stmt):
+            found.setdefault(int(key), []).append(int(mention_id))
+    return found
+
+
+def signatures(conn: Connection, ids: Iterable[int]) -> dict[int, bytes]:
+    result: dict[int, bytes] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        stmt = select(mentions.c.id, mentions.c.signature).where(
+            mentions.c.id.in_(chunk), mentions.c.signature.is_not(None)
+        )
+        result.update({int(i): bytes(sig) for i, sig in conn.execute(stmt)})
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorSeen:
+    key: str
+    handle: str | None
+    name: str | None
+    followers: int | None
+
+
+def author_ids(
+    conn: Connection, workspace_id: int, platform: str, seen: Mapping[str, AuthorSeen]
+) -> dict[str, int]:
+    """Author key → id, creating unknown authors and refreshing name and followers."""
+    now = datetime.now(UTC)
+    ids: dict[str, int] = {}
+    keys = list(seen)
+    for chunk in _chunks(keys):
+        stmt = select(authors.c.key, authors.c.id).where(
+            authors.c.workspace_id == workspace_id,
+            authors.c.platform == platform,
+            authors.c.key.in_(chunk),
+        )
+        ids.update({k: int(i) for k, i in conn.execute(stmt)})
+    new_rows = [
+        {
+            "workspace_id": workspace_id,
+            "platform": platform,
+            "key": a.key,
+            "handle": a.handle,
+            "name": a.name,
+            "followers": a.followers,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for k, a in seen.items()
+        if k not in ids
+    ]
+    if new_rows:
+        result = conn.execute(
+            insert(authors).returning(authors.c.key, authors.c.id, sort_by_parameter_order=True),
+            new_rows,
+        )
+        ids.update({k: int(i) for k, i in result})
+    refresh = [
+        {"b_id": ids[k], "b_name": a.name, "b_followers": a.followers, "b_now": now}
+        for k, a in seen.items()
+        if a.followers is not None or a.name is not None
+    ]
+    if refresh:
+        conn.execute(
+            update(authors)
+            .where(authors.c.id == bindparam("b_id"))
+            .values(
+                name=func.coalesce(bindparam("b_name"), authors.c.name),
+                followers=func.coalesce(bindparam("b_followers"), authors.c.followers),
+                last_seen_at=bindparam("b_now"),
+            ),
+            refresh,
+        )
+    return ids
+
+
+def insert_mentions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows (dicts of mentions columns); returns their new ids, in order."""
+    if not rows:
+        return []
+    result = conn.execute(
+        insert(mentions).returning(mentions.c.id, sort_by_parameter_order=True), list(rows)
+    )
+    return [int(r[0]) for r in result]
+
+
+def insert_bands(conn: Connection, workspace_id: int, pairs: Iterable[tuple[int, int]]) -> None:
+    rows = [{"workspace_id": workspace_id, "key": k, "mention_id": m} for k, m in pairs]
+    if rows:
+        conn.execute(insert(mention_bands), rows)
+
+
+def ids_by_external_id(conn: Connection, source: int, ext_ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(ext_ids)):
+        stmt = select(mentions.c.external_id, mentions.c.id).where(
+            mentions.c.source_id == source, mentions.c.external_id.in_(chunk)
+        )
+        found.update({e: int(i) for e, i in conn.execute(stmt)})
+    return found
+
+
+def adopt_children(conn: Connection, source: int, parents: Mapping[str, int]) -> None:
+    """Set ``parent_id`` of stored replies whose parent (external id → id) just arrived."""
+    ext_ids = list(parents)
+    for chunk in _chunks(ext_ids):
+        stmt = select(mentions.c.id, mentions.c.parent_external_id).where(
+            mentions.c.source_id == source,
+            mentions.c.parent_external_id.in_(chunk),
+            mentions.c.parent_id.is_(None),
+        )
+        rows = [{"b_id": i, "b_parent": parents[p]} for i, p in conn.execute(stmt)]
+        if rows:
+            conn.execute(
+                update(mentions)
+                .where(mentions.c.id == bindparam("b_id"))
+                .values(parent_id=bindparam("b_parent")),
+                rows,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    """What the matcher needs of a stored mention."""
+
+    id: int
+    text: str
+    title: str
+    url: str
+    site: str
+    author_handle: str
+    author_name: str
+    lang: str
+    source_kind: str
+    country: str
+
+
+def iter_for_matching(conn: Connection, workspace_id: int, batch: int = 2000) -> Iterator[MatchRow]:
+    """Every stored mention of a workspace, in id order, in batches (for backfill)."""
+    last = 0
+    cols = (
+        mentions.c.id,
+        mentions.c.text,
+        mentions.c.title,
+        mentions.c.url,
+        mentions.c.site,
+        mentions.c.author_handle,
+        mentions.c.author_name,
+        mentions.c.lang,
+        sources.c.kind,
+        mentions.c.country,
+    )
+    while True:
+        stmt = (
+            select(*cols)
+            .join(sources, sources.c.id == mentions.c.source_id)
+            .where(mentions.c.workspace_id == workspace_id, mentions.c.id > last)
+            .order_by(mentions.c.id)
+            .limit(batch)
+        )
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        for r in rows:
+            yield MatchRow(
+                id=r[0],
+                text=r[1],
+                title=r[2] or "",
+                url=r[3] or "",
+                site=r[4] or "",
+                author_handle=r[5] or "",
+                author_name=r[6] or "",
+                lang=r[7] or "",
+                source_kind=r[8],
+                country=r[9] or "",
+            )
+        last = rows[-1][0]
+
+
+@dataclass(frozen=True, slots=True)
+class MentionFilter:
+    workspace_id: int
+    watch_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+    lang: str | None = None
+    include_unmatched: bool = False
+    include_duplicates: bool = True
+    limit: int = 50
+
+
+def _search_condition(conn: Connection, folded_terms: Sequence[str]) -> Any:
+    if conn.dialect.name == "sqlite":
+        fts_query = " ".join('"' + t.replace('"', '""') + '"' for t in folded_terms)
+        return mentions.c.id.in_(
+            select(literal_column("rowid"))
+            .select_from(text("mention_fts"))
+            .where(text("mention_fts MATCH :fts_query").bindparams(fts_query=fts_query))
+        )
+    plain = " ".join(folded_terms)
+    # Stemmed in French and in English, and unstemmed, so either language's forms match.
+    tsq = text(
+        "(plainto_tsquery('french', :ts_q) || plainto_tsquery('english', :ts_q) "
+        "|| plainto_tsquery('simple', :ts_q))"
+    ).bindparams(ts_q=plain)
+    return literal_column("mentions.search_vector").op("@@")(tsq)
+
+
+def list_mentions(
+    conn: Connection, flt: MentionFilter, folded_terms: Sequence[str]
+) -> list[Mention]:
+    src = sources
+    stmt = (
+        select(mentions, src.c.kind.label("source_kind"), src.c.name.label("source_name"))
+        .join(src, src.c.id == mentions.c.source_id)
+        .where(mentions.c.workspace_id == flt.workspace_id)
+    )
+    if flt.watch_id is not None:
+        stmt = stmt.where(
+            mentions.c.id.in_(
+                select(mention_watches.c.mention_id).where(
+                    mention_watches.c.watch_id == flt.watch_id
+                )
+            )
+        )
+    elif not flt.include_unmatched:
+        stmt = stmt.where(
+            select(mention_watches.c.mention_id)
+            .where(mention_watches.c.mention_id == mentions.c.id)
+            .exists()
+        )
+    if flt.since is not None:
+        stmt = stmt.where(mentions.c.occurred_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(mentions.c.occurred_at < flt.until)
+    if flt.lang:
+        stmt = stmt.where(mentions.c.lang == flt.lang)
+    if not flt.include_duplicates:
+        stmt = stmt.where(mentions.c.duplicate_of.is_(None))
+    if folded_terms:
+        stmt = stmt.where(_search_condition(conn, folded_terms))
+    stmt = stmt.order_by(mentions.c.occurred_at.desc(), mentions.c.id.desc()).limit(flt.limit)
+    rows = conn.execute(stmt).all()
+    names = _watch_names(conn, [r.id for r in rows])
+    return [
+        Mention(
+            id=r.id,
+            source_kind=r.source_kind,
+            source_name=r.source_name,
+            external_id=r.external_id,
+            text=r.text,
+            title=r.title,
+            url=r.url,
+            site=r.site,
+            author_handle=r.author_handle,
+            author_name=r.author_name,
+            published_at=r.published_at,
+            collected_at=r.collected_at,
+            lang=r.lang,
+            country=r.country,
+            parent_id=r.parent_id,
+            likes=r.likes,
+            shares=r.shares,
+            replies=r.replies,
+            duplicate_of=r.duplicate_of,
+            watches=tuple(names.get(r.id, ())),
+        )
+        for r in rows
+    ]
+
+
+def _watch_names(conn: Connection, mention_ids: Sequence[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for chunk in _chunks(list(mention_ids)):
+        stmt = (
+            select(mention_watches.c.mention_id, watches.c.name)
+            .join(watches, watches.c.id == mention_watches.c.watch_id)
+            .where(mention_watches.c.mention_id.in_(chunk))
+            .order_by(watches.c.name)
+        )
+        for mid, name in conn.execute(stmt):
+            names.setdefault(mid, []).append(name)
+    return names
+
+
+def count(conn: Connection, workspace_id: int) -> int:
+    stmt = select(func.count()).select_from(mentions).where(mentions.c.workspace_id == workspace_id)
+    return int(conn.execute(stmt).scalar_one())

@@ -1,0 +1,175 @@
+"""The database schema, as SQLAlchemy Core tables (portable between SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("group_name", String(200), nullable=True),
+    Column("langs", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(50), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "kind", "name"),
+)
+
+authors = Table(
+    "authors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("platform", String(50), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("handle", String(300), nullable=True),
+    Column("name", String(300), nullable=True),
+    Column("followers", BigInteger, nullable=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "platform", "key"),
+)
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("external_id", String(500), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("title", Text, nullable=True),
+    Column("url", Text, nullable=True),
+    Column("canonical_url", Text, nullable=True),
+    Column("site", String(300), nullable=False, default=""),
+    Column("author_id", Integer, ForeignKey("authors.id", ondelete="SET NULL"), nullable=True),
+    Column("author_handle", String(300), nullable=True),
+    Column("author_name", String(300), nullable=True),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("collected_at", UTCDateTime, nullable=False),
+    # published_at when known, else collected_at: what "newest first" sorts on.
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("lang", String(20), nullable=True),
+    Column("country", String(10), nullable=True),
+    Column("parent_external_id", String(500), nullable=True),
+    Column("parent_id", Integer, ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True),
+    Column("likes", BigInteger, nullable=True),
+    Column("shares", BigInteger, nullable=True),
+    Column("replies", BigInteger, nullable=True),
+    # Set when this item repeats another one (same canonical URL or near-duplicate text).
+    Column("duplicate_of", Integer, ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True),
+    Column("duplicate_reason", String(20), nullable=True),
+    Column("signature", LargeBinary, nullable=True),
+    # Title and text folded (case and accents) for full-text search.
+    Column("search_text", Text, nullable=False, default=""),
+    Column("fts_config", String(20), nullable=False, default="simple"),
+    UniqueConstraint("source_id", "external_id"),
+    Index("ix_mentions_workspace_occurred", "workspace_id", "occurred_at"),
+    Index("ix_mentions_workspace_canonical_url", "workspace_id", "canonical_url"),
+    Index("ix_mentions_parent_external", "source_id", "parent_external_id"),
+)
+
+mention_watches = Table(
+    "mention_watches",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True),
+    Column("watch_id", Integer, ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True),
+    Column("matched_at", UTCDateTime, nullable=False),
+    Index("ix_mention_watches_watch", "watch_id", "mention_id"),
+)
+
+# Locality-sensitive-hashing bands of each original mention's MinHash signature,
+# for near-duplicate lookup with one indexed integer column.
+mention_bands = Table(
+    "mention_bands",
+    metadata,
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("key", BigInteger, nullable=False),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_mention_bands_lookup", "workspace_id", "key"),
+)

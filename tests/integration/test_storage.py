@@ -1,0 +1,106 @@
+"""Schema, workspaces and watches on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from flocon.domain.models import WatchKind
+from flocon.errors import AlreadyExists, FloconError, NotFound, QuerySyntaxError
+from flocon.storage import migrate
+from flocon.storage.tables import workspaces
+from flocon.services import watches as watches_svc
+from flocon.services import workspaces as ws_svc
+
+
+def test_migrating_twice_is_harmless(engine: Engine) -> None:
+    before, after = migrate.upgrade(engine)
+    assert before == after == migrate.head_revision()
+    with engine.connect() as conn:
+        names = conn.execute(select(workspaces.c.name)).scalars().all()
+    assert names == ["default"]
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(sqlite_url: str) -> None:
+    from flocon.settings import Settings
+    from flocon.storage.engine import build_engine
+
+    eng = build_engine(Settings(database_url=sqlite_url, sqlite_busy_timeout_ms=1234))
+    migrate.upgrade(eng)
+    with eng.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 1234
+    eng.dispose()
+
+
+def test_workspaces_add_list_remove(engine: Engine) -> None:
+    ws_svc.add_workspace(engine, "Acme FR")
+    assert [w.name for w in ws_svc.list_workspaces(engine)] == ["Acme FR", "default"]
+    with pytest.raises(AlreadyExists):
+        ws_svc.add_workspace(engine, "Acme FR")
+    ws_svc.remove_workspace(engine, "Acme FR")
+    assert [w.name for w in ws_svc.list_workspaces(engine)] == ["default"]
+
+
+def test_default_workspace_cannot_be_removed(engine: Engine) -> None:
+    with pytest.raises(FloconError, match="cannot be removed"):
+        ws_svc.remove_workspace(engine, "default")
+
+
+def test_unknown_workspace_is_a_clear_error(engine: Engine) -> None:
+    with pytest.raises(NotFound, match="workspace 'nope' does not exist"):
+        watches_svc.list_watches(engine, "nope")
+
+
+def test_watch_lifecycle(engine: Engine) -> None:
+    watch = watches_svc.add_watch(
+        engine,
+        "default",
+        name="SNCF",
+        query="sncf OR ouigo",
+        kind=WatchKind.BRAND,
+        group="trains",
+        langs=("fr",),
+    )
+    assert (watch.name, watch.kind, watch.group, watch.langs) == (
+        "SNCF",
+        WatchKind.BRAND,
+        "trains",
+        ("fr",),
+    )
+    edited = watches_svc.edit_watch(
+        engine, "default", "SNCF", query="sncf", new_name="SNCF Voyageurs", group=""
+    )
+    assert (edited.name, edited.query, edited.group) == ("SNCF Voyageurs", "sncf", None)
+    watches_svc.remove_watch(engine, "default", "SNCF Voyageurs")
+    assert watches_svc.list_watches(engine, "default") == []
+
+
+def test_watch_names_are_unique_per_workspace(engine: Engine) -> None:
+    watches_svc.add_watch(engine, "default", name="Orange", query="orange")
+    ws_svc.add_workspace(engine, "other")
+    watches_svc.add_watch(engine, "other", name="Orange", query="orange")
+    with pytest.raises(AlreadyExists):
+        watches_svc.add_watch(engine, "default", name="Orange", query="orange")
+
+
+def test_invalid_query_is_refused_with_its_position(engine: Engine) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        watches_svc.add_watch(engine, "default", name="Bad", query="orange AND")
+    assert str(info.value).startswith("position ")
+    assert watches_svc.list_watches(engine, "default") == []
+
+
+def test_removing_a_workspace_removes_its_data(engine: Engine) -> None:
+    ws_svc.add_workspace(engine, "gone")
+    watches_svc.add_watch(engine, "gone", name="X", query="x")
+    ws_svc.remove_workspace(engine, "gone")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM watches")).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(workspaces)).scalar() == 1
+
+
+def test_invalid_language_code_is_refused() -> None:
+    with pytest.raises(FloconError, match="invalid language code"):
+        watches_svc.parse_langs("fr,english")
+    assert watches_svc.parse_langs(" FR, en ,fr") == ("fr", "en")
