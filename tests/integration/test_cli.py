@@ -197,7 +197,9 @@ def test_quickstart_runs_the_bundled_example(db: str) -> None:
     code, out, _ = run("quickstart")
     assert code == 0, out
     assert "Apple" in out and "mentions" in out
-    code, out, _ = run("mentions", "-w", "quickstart", "--watch", "Apple", "--json", "--limit", "500")
+    code, out, _ = run(
+        "mentions", "-w", "quickstart", "--watch", "Apple", "--json", "--limit", "500"
+    )
     apple = json.loads(out)
     assert len(apple) > 50
     assert all("Apple" in m["watches"] for m in apple)

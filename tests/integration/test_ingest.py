@@ -75,8 +75,9 @@ def test_same_canonical_url_is_kept_as_a_duplicate(engine: Engine) -> None:
     assert (counts.new, counts.duplicate, counts.already_stored) == (0, 1, 0)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(mentions.c.external_id, mentions.c.duplicate_of, mentions.c.duplicate_reason)
-            .order_by(mentions.c.id)
+            select(
+                mentions.c.external_id, mentions.c.duplicate_of, mentions.c.duplicate_reason
+            ).order_by(mentions.c.id)
         ).all()
     first_id = None
     for ext, dup_of, reason in rows:
@@ -136,9 +137,7 @@ def test_replies_are_linked_to_their_parent_in_any_order(engine: Engine) -> None
     )
     with engine.connect() as conn:
         rows = dict(conn.execute(select(mentions.c.external_id, mentions.c.id)).all())
-        parents = dict(
-            conn.execute(select(mentions.c.external_id, mentions.c.parent_id)).all()
-        )
+        parents = dict(conn.execute(select(mentions.c.external_id, mentions.c.parent_id)).all())
     assert parents == {"post": None, "c1": rows["post"], "c2": rows["c1"]}
 
 

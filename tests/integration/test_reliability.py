@@ -43,14 +43,28 @@ def make_items(path: Path, n: int) -> Path:
     return path
 
 
-def flocon(*args: str, db: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FLOCON_DATABASE_URL": db}
-    return subprocess.Popen(
+def _env(db: str) -> dict[str, str]:
+    return {**os.environ, "FLOCON_DATABASE_URL": db}
+
+
+def flocon(*args: str, db: str) -> subprocess.CompletedProcess[str]:
+    """Run a flocon command to its end."""
+    return subprocess.run(
         [sys.executable, "-m", "flocon", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        env=_env(db),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
+
+
+def flocon_background(*args: str, db: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start a flocon command; its output goes to ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flocon", *args], env=_env(db), stdout=out, stderr=out
+        )
 
 
 def stored(db_path: Path) -> tuple[int, int]:
@@ -80,9 +94,9 @@ def test_kill_9_mid_import_then_reimport_stores_each_item_once(tmp_path: Path) -
     data = make_items(tmp_path / "big.jsonl", n)
     db_path = tmp_path / "flocon.db"
     db = f"sqlite:///{db_path}"
-    assert flocon("init", db=db).wait(60) == 0
-    assert flocon("watch", "add", "Acme", "-q", "acme", db=db).wait(60) == 0
-    proc = flocon("import", str(data), db=db)
+    assert flocon("init", db=db).returncode == 0
+    assert flocon("watch", "add", "Acme", "-q", "acme", db=db).returncode == 0
+    proc = flocon_background("import", str(data), db=db, log=tmp_path / "import.log")
     wait_for(lambda: stored(db_path)[0] >= 5_000 or proc.poll() is not None, 300)
     assert proc.poll() is None, "the import ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
@@ -90,9 +104,8 @@ def test_kill_9_mid_import_then_reimport_stores_each_item_once(tmp_path: Path) -
     partial = stored(db_path)[0]
     assert 0 < partial < n
     again = flocon("import", str(data), "--json", db=db)
-    out, err = again.communicate(timeout=600)
-    assert again.returncode == 0, err.decode()
-    report = json.loads(out)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
     assert report["already_stored"] == partial
     assert report["rejected"] == 0
     assert stored(db_path) == (n, n)
@@ -102,16 +115,16 @@ def test_reader_works_while_an_import_writes(tmp_path: Path) -> None:
     data = make_items(tmp_path / "mid.jsonl", 30_000)
     db_path = tmp_path / "flocon.db"
     db = f"sqlite:///{db_path}"
-    assert flocon("init", db=db).wait(60) == 0
-    assert flocon("watch", "add", "Acme", "-q", "acme", db=db).wait(60) == 0
-    writer = flocon("import", str(data), db=db)
+    assert flocon("init", db=db).returncode == 0
+    assert flocon("watch", "add", "Acme", "-q", "acme", db=db).returncode == 0
+    log = tmp_path / "import.log"
+    writer = flocon_background("import", str(data), db=db, log=log)
     reads = 0
     while writer.poll() is None:
         reader = flocon("mentions", "--json", "--limit", "5", "--search", "acme", db=db)
-        out, err = reader.communicate(timeout=60)
-        assert reader.returncode == 0, err.decode()
-        json.loads(out)
+        assert reader.returncode == 0, reader.stderr
+        json.loads(reader.stdout)
         reads += 1
-    assert writer.returncode == 0, writer.stderr.read().decode() if writer.stderr else ""
+    assert writer.returncode == 0, log.read_text()
     assert reads >= 2
     assert stored(db_path) == (30_000, 30_000)

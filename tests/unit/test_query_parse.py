@@ -181,7 +181,9 @@ def test_url_value_with_balanced_parentheses() -> None:
 
 
 def test_field_inside_parentheses_stops_at_the_closing_one() -> None:
-    assert tree("(site:lemonde.fr OR orange)") == Or((FieldMatch("site", "lemonde.fr"), t("orange")))
+    assert tree("(site:lemonde.fr OR orange)") == Or(
+        (FieldMatch("site", "lemonde.fr"), t("orange"))
+    )
 
 
 def test_quoted_field_value() -> None:

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
+from typer import _click
 from typer.core import TyperGroup
 
 from flocon import __version__
@@ -44,7 +45,7 @@ from flocon.storage.engine import build_engine
 class FloconGroup(TyperGroup):
     """Turns flocon's own errors into a one-line message and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: _click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except QuerySyntaxError as exc:

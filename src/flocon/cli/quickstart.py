@@ -20,7 +20,11 @@ SAMPLE = "sanders-brands-2011.jsonl"
 WATCHES = (
     ("Apple", 'apple OR iphone* OR ipad* OR siri OR #ios5 -"apple pie" -"big apple"', "brand"),
     ("Google", 'google OR android OR "ice cream sandwich" OR #ics', "competitor"),
-    ("Microsoft", 'microsoft OR "windows phone" OR #wp7 OR (windows NEAR/2 (8 OR 7))', "competitor"),
+    (
+        "Microsoft",
+        'microsoft OR "windows phone" OR #wp7 OR (windows NEAR/2 (8 OR 7))',
+        "competitor",
+    ),
 )
 
 
@@ -66,6 +70,6 @@ def quickstart(
             out.print(f"\n[bold]{name}[/]: {total} mentions, the newest:")
             print_mentions(items)
     out.print(
-        f"\nNext: `flocon mentions -w {workspace} --search \"battery\"`, "
+        f'\nNext: `flocon mentions -w {workspace} --search "battery"`, '
         f"`flocon watch list -w {workspace}`, docs/queries.md"
     )

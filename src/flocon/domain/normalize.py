@@ -300,12 +300,14 @@ def _idna_host(host: str) -> str | None:
     host = host.lower().rstrip(".")
     if not host:
         return None
-    if host.isascii():
-        return host
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii").rstrip(".")
+        except UnicodeError:
+            return None
+    if ":" not in host and any(not label for label in host.split(".")):
+        return None  # an empty label ("a..b", or a host of dots only) names no site
+    return host
 
 
 def canonical_url(url: str) -> str | None:

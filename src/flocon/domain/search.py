@@ -20,6 +20,8 @@ FTS_CONFIGS = {
 
 def fold(value: str) -> str:
     """Lower-case ``value`` and strip accents (``Élan`` → ``elan``); keeps other characters."""
+    if value.isascii():
+        return value.lower()
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -16,7 +16,7 @@ class WatchMatcher:
     """
 
     def __init__(self, watches: Sequence[Watch]) -> None:
-        self._index = QueryIndex()
+        self._index: QueryIndex[int] = QueryIndex()
         self._langs: dict[int, frozenset[str]] = {}
         for watch in watches:
             self._index.add(watch.id, parse(watch.query))

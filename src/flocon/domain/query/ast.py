@@ -52,7 +52,7 @@ def wildcard_stem_length(pattern: str) -> int:
 
 
 def _check_token(value: str) -> None:
-    if value == URL_TOKEN or tokenize(value) != [value]:
+    if value == URL_TOKEN or fold(value) != value or tokenize(value) != [value]:
         raise ValueError(f"not a single folded token: {value!r}")
 
 

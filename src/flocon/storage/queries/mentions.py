@@ -85,7 +85,7 @@ def band_candidates(
 ) -> dict[int, list[int]]:
     """Band key → ids of stored original mentions sharing it."""
     found: dict[int, list[int]] = {}
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in _chunks(sorted(set(keys)), 4000):
         stmt = select(mention_bands.c.key, mention_bands.c.mention_id).where(
             mention_bands.c.workspace_id == workspace_id, mention_bands.c.key.in_(chunk)
         )
@@ -176,9 +176,15 @@ def insert_mentions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list
 
 
 def insert_bands(conn: Connection, workspace_id: int, pairs: Iterable[tuple[int, int]]) -> None:
-    rows = [{"workspace_id": workspace_id, "key": k, "mention_id": m} for k, m in pairs]
-    if rows:
-        conn.execute(insert(mention_bands), rows)
+    """Store band keys; many rows per item, so this goes straight to the driver."""
+    rows = [(workspace_id, k, m) for k, m in pairs]
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO mention_bands (workspace_id, key, mention_id) VALUES ({mark}, {mark}, {mark})",
+        rows,
+    )
 
 
 def ids_by_external_id(conn: Connection, source: int, ext_ids: Sequence[str]) -> dict[str, int]:
