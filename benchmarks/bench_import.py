@@ -27,13 +27,12 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_matching import make_watches  # noqa: E402
-from corpus import DEFAULT_DATASETS, load_items  # noqa: E402
-
-from flocon.services import importing, watches  # noqa: E402
-from flocon.settings import Settings  # noqa: E402
-from flocon.storage import migrate  # noqa: E402
-from flocon.storage.engine import build_engine  # noqa: E402
+from bench_matching import make_watches
+from corpus import DEFAULT_DATASETS, load_items
+from flocon.services import importing, watches
+from flocon.settings import Settings
+from flocon.storage import migrate
+from flocon.storage.engine import build_engine
 
 BATCH = 500
 

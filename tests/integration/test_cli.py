@@ -39,7 +39,7 @@ def test_init_creates_then_is_up_to_date(database_url: str) -> None:
 
 
 def test_default_database_lives_in_the_user_data_directory(tmp_path: Path) -> None:
-    code, out, _ = run("init")
+    code, _, _ = run("init")
     assert code == 0
     assert (tmp_path / "xdg-data" / "flocon" / "flocon.db").is_file()
 
@@ -83,7 +83,7 @@ def test_query_test_reads_stdin() -> None:
 
 def test_workspace_commands(db: str) -> None:
     assert run("workspace", "add", "client-a")[0] == 0
-    code, out, _ = run("workspace", "list", "--json")
+    _, out, _ = run("workspace", "list", "--json")
     assert [w["name"] for w in json.loads(out)] == ["client-a", "default"]
     assert run("workspace", "remove", "client-a")[0] == 1  # no --yes without a terminal
     assert run("workspace", "remove", "client-a", "--yes")[0] == 0

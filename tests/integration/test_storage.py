@@ -7,10 +7,10 @@ from sqlalchemy import Engine, func, select, text
 
 from flocon.domain.models import WatchKind
 from flocon.errors import AlreadyExists, FloconError, NotFound, QuerySyntaxError
-from flocon.storage import migrate
-from flocon.storage.tables import workspaces
 from flocon.services import watches as watches_svc
 from flocon.services import workspaces as ws_svc
+from flocon.storage import migrate
+from flocon.storage.tables import workspaces
 
 
 def test_migrating_twice_is_harmless(engine: Engine) -> None:
