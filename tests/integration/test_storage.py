@@ -104,3 +104,12 @@ def test_invalid_language_code_is_refused() -> None:
     with pytest.raises(FloconError, match="invalid language code"):
         watches_svc.parse_langs("fr,english")
     assert watches_svc.parse_langs(" FR, en ,fr") == ("fr", "en")
+
+
+def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
+    migrate.downgrade(engine, "base")
+    assert migrate.current_revision(engine) is None
+    with engine.connect() as conn:
+        assert conn.dialect.has_table(conn, "mentions") is False
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
