@@ -206,3 +206,52 @@ def test_quickstart_runs_the_bundled_example(db: str) -> None:
     # Running it again adds nothing.
     code, out, _ = run("quickstart")
     assert "new 0" in out
+
+
+def test_hostile_file_reports_each_bad_line_and_keeps_every_good_one(
+    db: str, tmp_path: Path
+) -> None:
+    run("watch", "add", "Acme", "-q", "acme")
+    good = [json.dumps({"id": f"g{i}", "text": f"Acme avis numéro {i}"}).encode() for i in range(4)]
+    lines = [
+        good[0],
+        b"{not json",
+        json.dumps({"id": "x1", "title": "no text"}).encode(),
+        good[1],
+        json.dumps({"id": "x2", "text": "Acme", "published_at": "2023-02-30T10:00:00Z"}).encode(),
+        b'{"id": "x3", "text": "Acme \xff\xfe caf\xe9"}',
+        good[2],
+        json.dumps({"id": "x4", "text": "Acme " + "a" * (10 * 1024 * 1024)}).encode(),
+        good[3],
+    ]
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    code, out, _ = run("import", str(path), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["new"] == 4
+    assert [r["line"] for r in report["rejections"]] == [2, 3, 5, 6, 8]
+    reasons = " | ".join(r["reason"] for r in report["rejections"])
+    assert "JSON" in reasons
+    assert "UTF-8" in reasons
+    assert "published_at" in reasons
+    stored = json.loads(run("mentions", "--json")[1])
+    assert sorted(m["external_id"] for m in stored) == ["g0", "g1", "g2", "g3"]
+
+
+def test_csv_missing_text_column_is_refused_before_any_line(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("date,commentaire\n2026-11-01,Acme\n", "utf-8")
+    code, _, err = run("import", str(path))
+    assert code == 1
+    assert "--map text=COLUMN" in err
+    assert json.loads(run("mentions", "--all", "--json")[1]) == []
+
+
+def test_csv_short_row_is_rejected_with_its_line(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("id,text,lang\n1,Acme super,fr\n2,Acme\n3,Acme top,fr\n", "utf-8")
+    code, out, _ = run("import", str(path), "--json")
+    report = json.loads(out)
+    assert report["unmatched"] + report["new"] == 2
+    assert [r["line"] for r in report["rejections"]] == [3]

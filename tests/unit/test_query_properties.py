@@ -59,6 +59,7 @@ TEXT_WORDS = ["Orange", "orange", "#Orange", "@orange", "orangeade", "#orangeade
 
 syntax_text = st.one_of(
     st.text(alphabet=SYNTAX_ALPHABET, max_size=40),
+    st.text(max_size=30),
     st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join),
     st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(" ".join),
 )
