@@ -251,7 +251,7 @@ def test_csv_missing_text_column_is_refused_before_any_line(db: str, tmp_path: P
 def test_csv_short_row_is_rejected_with_its_line(db: str, tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
     path.write_text("id,text,lang\n1,Acme super,fr\n2,Acme\n3,Acme top,fr\n", "utf-8")
-    code, out, _ = run("import", str(path), "--json")
+    _, out, _ = run("import", str(path), "--json")
     report = json.loads(out)
     assert report["unmatched"] + report["new"] == 2
     assert [r["line"] for r in report["rejections"]] == [3]
