@@ -235,7 +235,7 @@ def iter_records(datasets_dir: Path = DEFAULT_DATASETS) -> Iterator[Record]:
 
 
 def _take(n: int, datasets_dir: Path) -> list[Record]:
-    records = []
+    records: list[Record] = []
     for record in iter_records(datasets_dir):
         if len(records) == n:
             break

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from flocon.domain.query import And, FieldMatch, Near, Not, Or, Phrase, Query, Term, Wildcard, parse
@@ -74,3 +77,9 @@ def test_invalid_trees_are_refused() -> None:
         FieldMatch("foo", "bar")
     with pytest.raises(ValueError, match="two children"):
         Or((Term("a"),))
+
+
+def test_queries_pickle_and_copy() -> None:
+    query = parse('orange NEAR/3 (livr* OR "service client") -site:x.fr')
+    assert pickle.loads(pickle.dumps(query)) == query
+    assert copy.deepcopy(query) == query

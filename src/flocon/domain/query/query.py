@@ -27,6 +27,10 @@ class Query:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_matcher", compile_node(self.root))
 
+    def __reduce__(self) -> tuple[type[Query], tuple[Node]]:
+        # The compiled matcher is a closure: pickle the tree and compile again.
+        return (Query, (self.root,))
+
     def matches(self, doc: PreparedDocument) -> bool:
         """Whether the prepared item matches this query."""
         return self._matcher(doc)
