@@ -34,7 +34,7 @@ from flocon.settings import Settings
 from flocon.storage import migrate
 from flocon.storage.engine import build_engine
 
-BATCH = 500
+BATCH = int(os.environ.get("FLOCON_BENCH_BATCH", "1000"))
 
 
 def baseline(engine: Engine, items: list[dict[str, object]]) -> float:

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         default="default", description="Workspace used when a command gets no --workspace."
     )
     import_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Items written per transaction on import."
+        default=1000, ge=1, le=10_000, description="Items written per transaction on import."
     )
     log_level: str = Field(default="WARNING", description="Logging level of the command line.")
 

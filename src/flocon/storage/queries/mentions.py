@@ -8,16 +8,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     and_,
+    any_,
     bindparam,
     func,
     insert,
+    literal,
     literal_column,
     select,
     text,
     update,
 )
+from sqlalchemy.types import ARRAY
 
 from flocon.domain.models import Mention
 from flocon.storage.tables import (
@@ -30,6 +34,14 @@ from flocon.storage.tables import (
 )
 
 CHUNK = 500
+
+
+def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter however
+    many values (long IN lists cost more to send and plan than the lookups themselves)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -57,7 +69,7 @@ def existing_external_ids(conn: Connection, source: int, ids: Sequence[str]) -> 
     found: set[str] = set()
     for chunk in _chunks(list(ids)):
         stmt = select(mentions.c.external_id).where(
-            mentions.c.source_id == source, mentions.c.external_id.in_(chunk)
+            mentions.c.source_id == source, one_of(conn, mentions.c.external_id, chunk)
         )
         found.update(conn.execute(stmt).scalars())
     return found
@@ -71,7 +83,7 @@ def originals_by_url(conn: Connection, workspace_id: int, urls: Sequence[str]) -
             select(mentions.c.canonical_url, func.min(mentions.c.id))
             .where(
                 mentions.c.workspace_id == workspace_id,
-                mentions.c.canonical_url.in_(chunk),
+                one_of(conn, mentions.c.canonical_url, chunk),
                 mentions.c.duplicate_of.is_(None),
             )
             .group_by(mentions.c.canonical_url)
@@ -87,7 +99,7 @@ def band_candidates(
     found: dict[int, list[int]] = {}
     for chunk in _chunks(sorted(set(keys)), 4000):
         stmt = select(mention_bands.c.key, mention_bands.c.mention_id).where(
-            mention_bands.c.workspace_id == workspace_id, mention_bands.c.key.in_(chunk)
+            mention_bands.c.workspace_id == workspace_id, one_of(conn, mention_bands.c.key, chunk)
         )
         for key, mention_id in conn.execute(stmt):
             found.setdefault(int(key), []).append(int(mention_id))
@@ -98,7 +110,7 @@ def signatures(conn: Connection, ids: Iterable[int]) -> dict[int, bytes]:
     result: dict[int, bytes] = {}
     for chunk in _chunks(sorted(set(ids))):
         stmt = select(mentions.c.id, mentions.c.signature).where(
-            mentions.c.id.in_(chunk), mentions.c.signature.is_not(None)
+            one_of(conn, mentions.c.id, chunk), mentions.c.signature.is_not(None)
         )
         result.update({int(i): bytes(sig) for i, sig in conn.execute(stmt)})
     return result
@@ -123,7 +135,7 @@ def author_ids(
         stmt = select(authors.c.key, authors.c.id).where(
             authors.c.workspace_id == workspace_id,
             authors.c.platform == platform,
-            authors.c.key.in_(chunk),
+            one_of(conn, authors.c.key, chunk),
         )
         ids.update({k: int(i) for k, i in conn.execute(stmt)})
     new_rows = [
@@ -166,13 +178,19 @@ def author_ids(
 
 
 def insert_mentions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert rows (dicts of mentions columns); returns their new ids, in order."""
+    """Insert rows (dicts of mentions columns); returns their new ids, in order.
+
+    A plain executemany (the driver's fastest path) followed by one lookup of the
+    new ids by (source, external id), which the caller guarantees are new.
+    """
     if not rows:
         return []
-    result = conn.execute(
-        insert(mentions).returning(mentions.c.id, sort_by_parameter_order=True), list(rows)
-    )
-    return [int(r[0]) for r in result]
+    conn.execute(insert(mentions), list(rows))
+    wanted: dict[int, list[str]] = {}
+    for row in rows:
+        wanted.setdefault(row["source_id"], []).append(row["external_id"])
+    ids = {src: ids_by_external_id(conn, src, ext) for src, ext in wanted.items()}
+    return [ids[row["source_id"]][row["external_id"]] for row in rows]
 
 
 def insert_bands(conn: Connection, workspace_id: int, pairs: Iterable[tuple[int, int]]) -> None:
@@ -180,10 +198,16 @@ def insert_bands(conn: Connection, workspace_id: int, pairs: Iterable[tuple[int,
     rows = [(workspace_id, k, m) for k, m in pairs]
     if not rows:
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    if conn.dialect.name == "postgresql":
+        # One statement with two arrays instead of one round of the pipeline per row.
+        conn.exec_driver_sql(
+            "INSERT INTO mention_bands (workspace_id, key, mention_id) "
+            "SELECT %s, k, m FROM unnest(%s::bigint[], %s::integer[]) AS t(k, m)",
+            (workspace_id, [r[1] for r in rows], [r[2] for r in rows]),
+        )
+        return
     conn.exec_driver_sql(
-        f"INSERT INTO mention_bands (workspace_id, key, mention_id) VALUES ({mark}, {mark}, {mark})",
-        rows,
+        "INSERT INTO mention_bands (workspace_id, key, mention_id) VALUES (?, ?, ?)", rows
     )
 
 
@@ -191,7 +215,7 @@ def ids_by_external_id(conn: Connection, source: int, ext_ids: Sequence[str]) ->
     found: dict[str, int] = {}
     for chunk in _chunks(list(ext_ids)):
         stmt = select(mentions.c.external_id, mentions.c.id).where(
-            mentions.c.source_id == source, mentions.c.external_id.in_(chunk)
+            mentions.c.source_id == source, one_of(conn, mentions.c.external_id, chunk)
         )
         found.update({e: int(i) for e, i in conn.execute(stmt)})
     return found
@@ -203,7 +227,7 @@ def adopt_children(conn: Connection, source: int, parents: Mapping[str, int]) ->
     for chunk in _chunks(ext_ids):
         stmt = select(mentions.c.id, mentions.c.parent_external_id).where(
             mentions.c.source_id == source,
-            mentions.c.parent_external_id.in_(chunk),
+            one_of(conn, mentions.c.parent_external_id, chunk),
             mentions.c.parent_id.is_(None),
         )
         rows = [{"b_id": i, "b_parent": parents[p]} for i, p in conn.execute(stmt)]
@@ -373,7 +397,7 @@ def _watch_names(conn: Connection, mention_ids: Sequence[int]) -> dict[int, list
         stmt = (
             select(mention_watches.c.mention_id, watches.c.name)
             .join(watches, watches.c.id == mention_watches.c.watch_id)
-            .where(mention_watches.c.mention_id.in_(chunk))
+            .where(one_of(conn, mention_watches.c.mention_id, chunk))
             .order_by(watches.c.name)
         )
         for mid, name in conn.execute(stmt):
@@ -384,3 +408,13 @@ def _watch_names(conn: Connection, mention_ids: Sequence[int]) -> dict[int, list
 def count(conn: Connection, workspace_id: int) -> int:
     stmt = select(func.count()).select_from(mentions).where(mentions.c.workspace_id == workspace_id)
     return int(conn.execute(stmt).scalar_one())
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """Let PostgreSQL's planner see tables that grew fast (a bulk import).
+
+    Without fresh statistics a table filled in one import still looks empty to the
+    planner, which then scans it instead of using the unique index. SQLite needs nothing.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE mentions, mention_bands, mention_watches, authors")

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flocon.domain.models import Watch, WatchKind
 from flocon.errors import AlreadyExists, NotFound
+from flocon.storage.queries.mentions import one_of
 from flocon.storage.tables import mention_watches, watches
 
 
@@ -127,7 +128,8 @@ def unlink(conn: Connection, watch_id: int, mention_ids: Iterable[int]) -> int:
         chunk = ids[start : start + 500]
         conn.execute(
             delete(mention_watches).where(
-                mention_watches.c.watch_id == watch_id, mention_watches.c.mention_id.in_(chunk)
+                mention_watches.c.watch_id == watch_id,
+                one_of(conn, mention_watches.c.mention_id, chunk),
             )
         )
     return len(ids)
