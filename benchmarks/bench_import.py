@@ -81,6 +81,19 @@ def run(label: str, url: str, data: Path, items: list[dict[str, object]], n_watc
         f"{label:<10} re-import {len(items) / elapsed:,.0f} items/s "
         f"(already stored {again.counts.already_stored})"
     )
+    watches.add_watch(
+        engine,
+        "default",
+        name="backfill-probe",
+        query='(help OR aide) NEAR/3 (fire* OR "service client")',
+    )
+    start = time.perf_counter()
+    result = watches.backfill_watch(engine, "default", "backfill-probe")
+    elapsed = time.perf_counter() - start
+    print(
+        f"{label:<10} backfill of a new watch over {result.scanned} stored items: "
+        f"{result.scanned / elapsed:,.0f} items/s ({result.linked} linked)"
+    )
     engine.dispose()
 
 

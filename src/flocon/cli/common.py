@@ -6,7 +6,6 @@ import dataclasses
 import json
 import logging
 import sys
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -94,16 +93,24 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-_CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
+# C0 and C1 control characters (escape sequences) and bidirectional overrides, which
+# could drive a terminal or disguise text, become spaces; newlines and tabs stay.
+_UNSAFE = {
+    code: " "
+    for code in (
+        *range(0x20),
+        0x7F,
+        *range(0x80, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+    if chr(code) not in "\n\t"
+}
 
 
 def safe(value: str) -> str:
     """Text from the web, made harmless for a terminal: no control characters or markup."""
-    cleaned = "".join(
-        " " if ch in _CONTROL or (unicodedata.category(ch) == "Cc" and ch not in "\n\t") else ch
-        for ch in value
-    )
-    return cleaned.replace("[", "\\[")
+    return value.translate(_UNSAFE).replace("[", "\\[")
 
 
 def one_line(value: str, width: int) -> str:
