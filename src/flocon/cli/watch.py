@@ -85,6 +85,20 @@ def _backfill(engine: Engine, workspace: str, name: str, json_: bool) -> dict[st
     }
 
 
+def _report_saved(
+    engine: Engine, workspace: str, watch: Watch, message: str, *, backfill: bool, json_: bool
+) -> None:
+    """After add or edit: say so, backfill if asked, print the watch as JSON if asked."""
+    if not json_:
+        out.print(message)
+    result = _backfill(engine, workspace, watch.name, json_) if backfill else None
+    if json_:
+        data = _as_dict(watch, svc.get_watch(engine, workspace, watch.name)[1])
+        if result is not None:
+            data["backfill"] = result
+        print_json(data)
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="Name of the watch, e.g. the brand.")],
@@ -111,15 +125,14 @@ def add(
             group=group,
             langs=svc.parse_langs(lang),
         )
-        if not json_:
-            out.print(f"watch {safe(watch.name)!r} added to workspace {safe(ws)!r}")
-        result = _backfill(engine, ws, watch.name, json_) if backfill else None
-        count = svc.get_watch(engine, ws, watch.name)[1]
-    if json_:
-        data = _as_dict(watch, count)
-        if result is not None:
-            data["backfill"] = result
-        print_json(data)
+        _report_saved(
+            engine,
+            ws,
+            watch,
+            f"watch {safe(watch.name)!r} added to workspace {safe(ws)!r}",
+            backfill=backfill,
+            json_=json_,
+        )
 
 
 @app.command("list")
@@ -199,15 +212,9 @@ def edit(
             group=group,
             langs=svc.parse_langs(lang) if lang is not None else None,
         )
-        if not json_:
-            out.print(f"watch {safe(watch.name)!r} updated")
-        result = _backfill(engine, ws, watch.name, json_) if backfill else None
-        count = svc.get_watch(engine, ws, watch.name)[1]
-    if json_:
-        data = _as_dict(watch, count)
-        if result is not None:
-            data["backfill"] = result
-        print_json(data)
+        _report_saved(
+            engine, ws, watch, f"watch {safe(watch.name)!r} updated", backfill=backfill, json_=json_
+        )
 
 
 @app.command("remove")

@@ -27,5 +27,13 @@ class WatchMatcher:
         hits = self._index.match(prepare(item))
         if not self._langs or not hits:
             return list(hits)
-        lang = item.lang.split("-")[0].lower()
-        return [w for w in hits if not lang or w not in self._langs or lang in self._langs[w]]
+        return [w for w in hits if w not in self._langs or lang_allows(self._langs[w], item.lang)]
+
+
+def lang_allows(langs: frozenset[str], lang: str) -> bool:
+    """Whether a watch limited to ``langs`` (empty: no limit) takes an item in ``lang``.
+
+    An item whose language is not known yet is taken; ``fr-CA`` counts as ``fr``.
+    """
+    base = lang.split("-")[0].lower()
+    return not langs or not base or base in langs

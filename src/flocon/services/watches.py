@@ -11,6 +11,7 @@ from flocon.domain.models import Watch, WatchKind
 from flocon.domain.query import parse, prepare
 from flocon.errors import FloconError
 from flocon.services.ingest import match_input_from_row
+from flocon.services.matching import lang_allows
 from flocon.storage.engine import read, write
 from flocon.storage.queries import mentions as mq
 from flocon.storage.queries import watches as q
@@ -144,8 +145,7 @@ def backfill_watch(
         for row in mq.iter_for_matching(conn, ws.id):
             scanned += 1
             item = match_input_from_row(row)
-            lang = item.lang.split("-")[0].lower()
-            if query.matches(prepare(item)) and (not langs or not lang or lang in langs):
+            if lang_allows(langs, item.lang) and query.matches(prepare(item)):
                 matched.add(row.id)
             if progress is not None and scanned % 1000 == 0:
                 progress(scanned)
