@@ -26,6 +26,7 @@ from flocon.domain.query import (
     parse,
     prepare,
 )
+from flocon.domain.query.parser import _has_positive
 from flocon.errors import QuerySyntaxError
 
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,18 +86,8 @@ def _extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     return st.one_of(many.map(And), many.map(Or), children.map(Not))
 
 
-def has_positive(node: Node) -> bool:
-    if isinstance(node, Not):
-        return False
-    if isinstance(node, And):
-        return any(has_positive(c) for c in node.children)
-    if isinstance(node, Or):
-        return all(has_positive(c) for c in node.children)
-    return True
-
-
 nodes = st.recursive(st.one_of(text_leaf, field, near), _extend, max_leaves=8)
-queries = nodes.filter(has_positive).map(Query)
+queries = nodes.filter(_has_positive).map(Query)
 
 documents = st.builds(
     MatchInput,
