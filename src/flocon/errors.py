@@ -37,7 +37,9 @@ class ImportFormatError(FloconError):
 
 
 class ConnectorError(FloconError):
-    """A source could not be read."""
+    """A source could not be read. ``retryable`` tells the scheduler whether to try again."""
+
+    retryable = True
 
     def __init__(self, message: str, *, source: str | None = None, url: str | None = None) -> None:
         super().__init__(message)
@@ -45,5 +47,50 @@ class ConnectorError(FloconError):
         self.url = url
 
 
+class FetchError(ConnectorError):
+    """The network or the server failed (timeout, refused connection, 5xx after retries)."""
+
+
+class RateLimited(ConnectorError):
+    """The platform asked us to slow down; ``retry_after`` is in seconds (None: unknown)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        source: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, source=source, url=url)
+        self.retry_after = retry_after
+
+
+class AuthFailed(ConnectorError):
+    """Credentials are missing, wrong or expired (401/403): a person must fix them."""
+
+    retryable = False
+
+
+class SourceGone(ConnectorError):
+    """The target does not exist any more (404/410)."""
+
+    retryable = False
+
+
+class BlockedAddress(ConnectorError):
+    """The URL resolves to a private, loopback, link-local or metadata address (SSRF guard)."""
+
+    retryable = False
+
+
+class ResponseTooLarge(ConnectorError):
+    """The body (after decompression) is larger than the configured cap."""
+
+    retryable = False
+
+
 class ParseError(ConnectorError):
     """A fetched payload could not be parsed."""
+
+    retryable = False

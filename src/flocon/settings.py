@@ -49,6 +49,35 @@ class Settings(BaseSettings):
         default=1000, ge=1, le=10_000, description="Items written per transaction on import."
     )
     log_level: str = Field(default="WARNING", description="Logging level of the command line.")
+    allow_private_addresses: bool = Field(
+        default=False,
+        description="Let sources reach private, loopback and link-local addresses "
+        "(self-hosted forums on your network, tests). Off: such URLs are refused.",
+    )
+    http_timeout_s: float = Field(default=20.0, gt=0, description="Total time for one request.")
+    http_connect_timeout_s: float = Field(default=10.0, gt=0, description="Time to connect.")
+    http_max_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="Largest body read, after decompression."
+    )
+    http_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries on 5xx and network errors."
+    )
+    http_user_agent: str = Field(
+        default="flocon/0.1 (self-hosted social listening; https://pypi.org/project/flocon/)",
+        description="User-Agent sent with every request.",
+    )
+    fetch_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Sources fetched at the same time by one process."
+    )
+    source_down_after_s: int = Field(
+        default=3600, ge=60, description="A source failing for this long is reported as down."
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key that encrypts source credentials (a Fernet key: "
+        "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`). "
+        "Empty: a key is created in the data directory on first use.",
+    )
 
     @field_validator("database_url")
     @classmethod

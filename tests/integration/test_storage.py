@@ -113,3 +113,39 @@ def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
         assert conn.dialect.has_table(conn, "mentions") is False
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_upgrading_from_the_first_schema_keeps_mentions(database_url: str) -> None:
+    from flocon.domain.models import Draft
+    from flocon.services.importing import load_matcher
+    from flocon.services.ingest import Ingestor
+    from flocon.settings import Settings
+    from flocon.storage.engine import build_engine, write
+
+    eng = build_engine(Settings(database_url=database_url))
+    migrate.upgrade_to(eng, "0001")
+    with eng.connect() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (workspace_id, kind, name, created_at) "
+                "VALUES (1, 'import', 'old.jsonl', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO mentions (workspace_id, source_id, external_id, text, site, "
+                "collected_at, occurred_at, search_text, fts_config) VALUES "
+                "(1, 1, 'a', 'ancien avis', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
+                "'ancien avis', 'simple')"
+            )
+        )
+        conn.commit()
+    migrate.upgrade(eng)
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM mentions")).scalar() == 1
+        assert conn.execute(text("SELECT target, cursor FROM sources")).one() == ("", "{}")
+    with write(eng) as conn:
+        Ingestor(1, load_matcher(eng, 1)).ingest_batch(
+            conn, [Draft(source_kind="import", source_name="old.jsonl", text="x", external_id="b")]
+        )
+    eng.dispose()

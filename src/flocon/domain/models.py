@@ -113,3 +113,39 @@ class Mention:
     replies: int | None
     duplicate_of: int | None
     watches: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A place flocon reads from, with its schedule and health."""
+
+    id: int
+    kind: str
+    name: str
+    target: str
+    options: dict[str, str]
+    has_credentials: bool
+    every_s: int | None
+    paused: bool
+    cursor: dict[str, object]
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    failing_since: datetime | None
+    consecutive_failures: int
+    last_items: int
+    created_at: datetime
+
+    def state(self, now: datetime) -> str:
+        """ok, failing, backing off, paused, new (never fetched) or manual (file imports)."""
+        if self.every_s is None:
+            return "manual"
+        if self.paused:
+            return "paused"
+        if self.consecutive_failures:
+            if self.next_run_at is not None and self.next_run_at > now:
+                return "backing off"
+            return "failing"
+        return "ok" if self.last_success_at else "new"

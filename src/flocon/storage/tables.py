@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -91,6 +93,23 @@ sources = Table(
     Column("kind", String(50), nullable=False),
     Column("name", String(300), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # What to read (a URL, a query, "watches"...); empty for file imports.
+    Column("target", Text, nullable=False, server_default=""),
+    Column("options", Text, nullable=False, server_default="{}"),
+    # Fernet token of the JSON credentials; never shown, never logged.
+    Column("credentials", Text, nullable=True),
+    # Seconds between fetches; NULL for sources that are not fetched (file imports).
+    Column("every_s", Integer, nullable=True),
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("cursor", Text, nullable=False, server_default="{}"),
+    Column("next_run_at", UTCDateTime, nullable=True),
+    Column("last_run_at", UTCDateTime, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_at", UTCDateTime, nullable=True),
+    Column("failing_since", UTCDateTime, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("last_items", Integer, nullable=False, server_default="0"),
     UniqueConstraint("workspace_id", "kind", "name"),
 )
 
@@ -150,6 +169,7 @@ mentions = Table(
     Index("ix_mentions_workspace_occurred", "workspace_id", "occurred_at"),
     Index("ix_mentions_workspace_canonical_url", "workspace_id", "canonical_url"),
     Index("ix_mentions_parent_external", "source_id", "parent_external_id"),
+    Index("ix_mentions_source_collected", "source_id", "collected_at"),
 )
 
 mention_watches = Table(

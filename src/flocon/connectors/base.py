@@ -1,0 +1,63 @@
+"""What every connector is: a thin async fetcher plus a pure parser.
+
+The fetch runner (``services/fetching.py``) gives a connector a :class:`SourceSpec`
+and the shared :class:`~flocon.connectors.http.HttpClient`; the connector returns a
+:class:`FetchResult`: the drafts it found and the cursor to store *with* them, in the
+same transaction, so a killed process resumes from the last committed cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from flocon.domain.models import Draft
+
+if TYPE_CHECKING:
+    from flocon.connectors.http import HttpClient
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A configured source as a connector sees it.
+
+    ``cursor`` is the JSON object the connector returned last time (``{}`` at first);
+    ``credentials`` are decrypted values (never log them); ``queries`` are the boolean
+    queries of the workspace's watches, for platforms searched by keywords.
+    """
+
+    id: int
+    kind: str
+    name: str
+    target: str
+    options: Mapping[str, str] = field(default_factory=dict)
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    cursor: Mapping[str, Any] = field(default_factory=dict)
+    queries: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one fetch found. ``cursor`` replaces the stored cursor once the drafts are stored."""
+
+    drafts: list[Draft]
+    cursor: dict[str, Any]
+    not_modified: bool = False
+    note: str = ""
+
+
+class Connector(Protocol):
+    """One source kind. Implementations are registered in ``connectors/registry.py``."""
+
+    kind: ClassVar[str]
+    #: Words for `flocon source add --help` and docs/sources.md.
+    summary: ClassVar[str]
+
+    def normalize_target(self, target: str, options: Mapping[str, str]) -> str:
+        """Check and normalise what the user typed (raise ``ValueError`` with a clear message)."""
+        ...
+
+    async def fetch(self, source: SourceSpec, http: HttpClient) -> FetchResult:
+        """Fetch what is new since ``source.cursor``."""
+        ...

@@ -1,0 +1,221 @@
+"""The fetch runner: fetch due sources concurrently, store what they found, keep health.
+
+For each source, the drafts and the new cursor are stored in ONE transaction, so a
+killed process resumes from the last committed cursor without loss or duplicate
+(dedup catches anything fetched twice). A failing source records its error in plain
+words and a retry time; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.http import HttpClient
+from flocon.connectors.registry import get_connector
+from flocon.credentials import CredentialBox
+from flocon.domain.models import Draft, Source
+from flocon.errors import ConnectorError, RateLimited
+from flocon.services.ingest import IngestCounts, Ingestor
+from flocon.services.matching import WatchMatcher
+from flocon.storage.engine import read, write
+from flocon.storage.queries import sources as q
+from flocon.storage.queries import watches as wq
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 6 * 3600
+
+
+@dataclass
+class SourceOutcome:
+    source_id: int
+    name: str
+    kind: str
+    ok: bool
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    fetched: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    retry_in_s: float | None = None
+
+
+@dataclass
+class CycleReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _backoff_s(source: Source, error: ConnectorError) -> float:
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return max(error.retry_after, 1.0)
+    every = source.every_s or 900
+    if not error.retryable:
+        return MAX_BACKOFF_S  # a person has to fix it; keep trying, slowly
+    base = min(every * 2 ** min(source.consecutive_failures, 10), MAX_BACKOFF_S)
+    return base * random.uniform(0.8, 1.2)
+
+
+def _spec(source: Source, box: CredentialBox, token: str | None, queries: list[str]) -> SourceSpec:
+    return SourceSpec(
+        id=source.id,
+        kind=source.kind,
+        name=source.name,
+        target=source.target,
+        options=source.options,
+        credentials=box.open(token),
+        cursor=source.cursor,
+        queries=queries,
+    )
+
+
+def _load(
+    engine: Engine, box: CredentialBox, pairs: list[tuple[int, Source]]
+) -> list[tuple[int, Source, SourceSpec]]:
+    specs = []
+    with read(engine) as conn:
+        queries: dict[int, list[str]] = {}
+        for ws_id, source in pairs:
+            if ws_id not in queries:
+                queries[ws_id] = [w.query for w in wq.list_all(conn, ws_id)]
+            token = q.credentials_token(conn, source.id)
+            specs.append((ws_id, source, _spec(source, box, token, queries[ws_id])))
+    return specs
+
+
+def _store_success(
+    engine: Engine,
+    ingestors: dict[int, Ingestor],
+    ws_id: int,
+    source: Source,
+    result: FetchResult,
+    now: datetime,
+) -> IngestCounts:
+    drafts = [_as_source(d, source) for d in result.drafts]
+    with write(engine) as conn:
+        counts = ingestors[ws_id].ingest_batch(conn, drafts) if drafts else IngestCounts()
+        q.update_fields(
+            conn,
+            source.id,
+            cursor=result.cursor,
+            last_run_at=now,
+            last_success_at=now,
+            last_error=None,
+            failing_since=None,
+            consecutive_failures=0,
+            last_items=len(drafts),
+            next_run_at=now + timedelta(seconds=source.every_s or 900),
+        )
+    return counts
+
+
+def _as_source(draft: Draft, source: Source) -> Draft:
+    """Drafts are stored under the source that fetched them."""
+    if draft.source_kind == source.kind and draft.source_name == source.name:
+        return draft
+    return replace(draft, source_kind=source.kind, source_name=source.name)
+
+
+def _store_failure(
+    engine: Engine, source: Source, error: ConnectorError | Exception, now: datetime
+) -> float:
+    if isinstance(error, ConnectorError):
+        message = str(error)
+        delay = _backoff_s(source, error)
+    else:
+        message = f"internal error in the {source.kind} connector: {type(error).__name__}: {error}"
+        delay = MAX_BACKOFF_S / 6
+    with write(engine) as conn:
+        q.update_fields(
+            conn,
+            source.id,
+            last_run_at=now,
+            last_error=message[:2000],
+            last_error_at=now,
+            failing_since=source.failing_since or now,
+            consecutive_failures=source.consecutive_failures + 1,
+            next_run_at=now + timedelta(seconds=delay),
+        )
+    return delay
+
+
+async def run_cycle(
+    engine: Engine,
+    box: CredentialBox,
+    http: HttpClient,
+    *,
+    source_ids: list[int] | None = None,
+    concurrency: int = 16,
+    on_done: Callable[[SourceOutcome], None] | None = None,
+) -> CycleReport:
+    """Fetch the due sources (or the given ones, due or not) once."""
+    started = datetime.now(UTC)
+    loop_start = asyncio.get_running_loop().time()
+    with read(engine) as conn:
+        if source_ids is None:
+            pairs = q.due(conn, started)
+        else:
+            pairs = []
+            for sid in source_ids:
+                ws_id = q.workspace_of(conn, sid)
+                pairs.append((ws_id, q.get(conn, ws_id, str(sid))))
+    specs = _load(engine, box, pairs)
+    ingestors: dict[int, Ingestor] = {}
+    with read(engine) as conn:
+        for ws_id, _, _ in specs:
+            if ws_id not in ingestors:
+                ingestors[ws_id] = Ingestor(ws_id, WatchMatcher(wq.list_all(conn, ws_id)))
+    semaphore = asyncio.Semaphore(concurrency)
+    report = CycleReport()
+
+    async def one(ws_id: int, source: Source, spec: SourceSpec) -> None:
+        outcome = SourceOutcome(source_id=source.id, name=source.name, kind=source.kind, ok=False)
+        async with semaphore:
+            try:
+                result = await get_connector(source.kind).fetch(spec, http)
+            except ConnectorError as exc:
+                outcome.error = str(exc)
+                outcome.retry_in_s = _store_failure(engine, source, exc, datetime.now(UTC))
+            except Exception as exc:  # a bug in one connector must not stop the others
+                logger.exception("connector %s failed on source %s", source.kind, source.id)
+                outcome.error = f"internal error: {type(exc).__name__}"
+                outcome.retry_in_s = _store_failure(engine, source, exc, datetime.now(UTC))
+            else:
+                outcome.ok = True
+                outcome.fetched = len(result.drafts)
+                outcome.not_modified = result.not_modified
+                outcome.counts = _store_success(
+                    engine, ingestors, ws_id, source, result, datetime.now(UTC)
+                )
+        report.outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+
+    await asyncio.gather(*(one(ws_id, s, spec) for ws_id, s, spec in specs))
+    report.seconds = asyncio.get_running_loop().time() - loop_start
+    return report
+
+
+async def preview_source(
+    engine: Engine, box: CredentialBox, http: HttpClient, source: Source, workspace_id: int
+) -> FetchResult:
+    """One fetch, nothing stored and the cursor left as it is."""
+    [(_, _, spec)] = _load(engine, box, [(workspace_id, source)])
+    return await get_connector(source.kind).fetch(spec, http)
+
+
+def seconds_until_next(engine: Engine) -> float:
+    with read(engine) as conn:
+        if q.due(conn, datetime.now(UTC)):
+            return 0.0
+        nxt = q.next_due_at(conn)
+    if nxt is None:
+        return 60.0
+    return max(0.0, (nxt - datetime.now(UTC)).total_seconds())
