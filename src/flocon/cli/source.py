@@ -264,7 +264,7 @@ def remove(
 
 
 @app.command("test")
-def test_cmd(
+def try_source(
     ref: Annotated[str, typer.Argument(help="Source id or name.")],
     limit: Annotated[int, typer.Option("--limit", help="Show at most N items.")] = 20,
     workspace: WorkspaceOpt = None,
