@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from flocon import __version__
 from flocon.cli import query as query_cli
 from flocon.cli import quickstart as quickstart_cli
+from flocon.cli import source as source_cli
 from flocon.cli import watch as watch_cli
 from flocon.cli import workspace as workspace_cli
 from flocon.cli.common import (
@@ -69,6 +70,7 @@ app = typer.Typer(
 app.add_typer(workspace_cli.app, name="workspace")
 app.add_typer(watch_cli.app, name="watch")
 app.add_typer(query_cli.app, name="query")
+app.add_typer(source_cli.app, name="source")
 
 
 def _version(value: bool) -> None:
@@ -282,6 +284,7 @@ def mentions(
 
 
 app.command("quickstart")(quickstart_cli.quickstart)
+app.command("fetch")(source_cli.fetch)
 
 
 def main() -> None:

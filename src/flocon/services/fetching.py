@@ -59,7 +59,7 @@ def _backoff_s(source: Source, error: ConnectorError) -> float:
     every = source.every_s or 900
     if not error.retryable:
         return MAX_BACKOFF_S  # a person has to fix it; keep trying, slowly
-    base = min(every * 2 ** min(source.consecutive_failures, 10), MAX_BACKOFF_S)
+    base = float(min(every * 2 ** min(source.consecutive_failures, 10), MAX_BACKOFF_S))
     return base * random.uniform(0.8, 1.2)
 
 

@@ -1,0 +1,360 @@
+"""The ``hackernews`` connector: stories and comments from the Algolia HN Search API.
+
+:func:`parse_hits` (one search response → drafts) and :func:`keywords_from_queries`
+(watch queries → keyword searches) are pure. :class:`HackerNewsConnector` asks
+``/api/v1/search_by_date`` for each keyword, newest first, page by page, and keeps
+in the cursor, per keyword, the newest ``created_at_i`` it saw.
+
+The target is either a search typed by the user or ``watches``: one search per
+keyword the workspace's watches require (the ingest service then applies each
+full boolean query locally, so a keyword search only has to find a superset).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+from urllib.parse import urlsplit
+
+from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.domain.models import AuthorRef, Draft
+from flocon.domain.query import parse
+from flocon.domain.query.ast import And, FieldMatch, Near, Node, Not, Or, Phrase, Term, Wildcard
+from flocon.domain.query.literals import literal_cost
+from flocon.errors import ParseError, QuerySyntaxError
+
+if TYPE_CHECKING:
+    from flocon.connectors.http import HttpClient
+
+__all__ = [
+    "MAX_KEYWORDS",
+    "WATCHES",
+    "HackerNewsConnector",
+    "HackerNewsOptions",
+    "keywords_from_queries",
+    "parse_hits",
+    "parse_options",
+    "query_keywords",
+]
+
+logger = logging.getLogger(__name__)
+
+KIND: Final = "hackernews"
+#: The target meaning "search the keywords of the workspace's watches".
+WATCHES: Final = "watches"
+DEFAULT_BASE_URL: Final = "https://hn.algolia.com"
+SEARCH_PATH: Final = "/api/v1/search_by_date"
+ITEM_URL: Final = "https://news.ycombinator.com/item?id="
+HITS_PER_PAGE: Final = 100
+#: Keyword searches per fetch; with more keywords, the least recently searched go first.
+MAX_KEYWORDS: Final = 10
+MAX_QUERY_CHARS: Final = 200
+_OPTION_RANGES: Final = {"lookback_hours": (1, 24 * 30), "max_pages": (1, 10)}
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_hits(payload: Mapping[str, Any], *, source_name: str) -> list[Draft]:
+    """The drafts of one search response (``{"hits": [...], ...}``); no I/O."""
+    hits = payload.get("hits")
+    if not isinstance(hits, list):
+        raise ParseError("HN search response has no 'hits' list", source=source_name)
+    return [_hit_draft(hit, source_name) for hit in hits]
+
+
+def _hit_draft(hit: Any, source_name: str) -> Draft:
+    if not isinstance(hit, Mapping):
+        raise ParseError("HN search hit is not an object", source=source_name)
+    object_id = hit.get("objectID")
+    if not isinstance(object_id, str | int) or isinstance(object_id, bool) or object_id == "":
+        raise ParseError("HN search hit without an objectID", source=source_name)
+    item_id = str(object_id)
+    tags = hit.get("_tags")
+    tags = tags if isinstance(tags, list) else []
+    title = _str(hit.get("title"))
+    comment_text = _str(hit.get("comment_text"))
+    author = _str(hit.get("author"))
+    common: dict[str, Any] = {
+        "source_kind": KIND,
+        "source_name": source_name,
+        "external_id": item_id,
+        "author": AuthorRef(handle=author) if author else None,
+        "published_at": _created(hit),
+        "likes": _int(hit.get("points")),
+    }
+    if "comment" in tags or (comment_text is not None and title is None):
+        parent = _int(hit.get("parent_id"))
+        return Draft(
+            text=comment_text or "",
+            title=_str(hit.get("story_title")),
+            url=ITEM_URL + item_id,
+            parent_external_id=str(parent) if parent is not None else None,
+            **common,
+        )
+    story_text = _str(hit.get("story_text"))
+    if title and story_text:
+        text = f"<p>{html.escape(title, quote=False)}</p>\n{story_text}"
+    else:
+        text = title or story_text or ""
+    return Draft(
+        text=text,
+        title=title,
+        url=_http_url(hit.get("url")) or ITEM_URL + item_id,
+        replies=_int(hit.get("num_comments")),
+        **common,
+    )
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str) and (value := value.strip()):
+        return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _http_url(value: Any) -> str | None:
+    url = _str(value)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def _created(hit: Mapping[str, Any]) -> datetime | None:
+    stamp = _int(hit.get("created_at_i"))
+    if stamp is not None:
+        try:
+            return datetime.fromtimestamp(stamp, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    created = _str(hit.get("created_at"))
+    if created is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- keywords
+
+
+def query_keywords(query: str) -> list[str] | None:
+    """Keywords one of which every item matching ``query`` contains; None if there are none.
+
+    ``orange NEAR/3 (livraison OR delivery) -spam`` → ``["orange"]``;
+    ``"crédit agricole" OR lcl`` → ``["credit agricole", "lcl"]``; ``site:x.fr`` → None.
+    Raises :class:`QuerySyntaxError` for a query that does not parse.
+    """
+    cover = _cover(parse(query).root)
+    return list(cover) if cover else None
+
+
+def keywords_from_queries(queries: Sequence[str]) -> list[str]:
+    """The distinct keywords to search so that every keyword-searchable query is covered.
+
+    Queries that cannot be searched by keyword (only ``site:``, ``author:``, NOT...) or
+    that no longer parse are left out; the ingest service applies every query anyway.
+    """
+    keywords: dict[str, None] = {}
+    for query in queries:
+        try:
+            found = query_keywords(query)
+        except QuerySyntaxError as exc:
+            logger.warning("watch query %r cannot be parsed: %s", query, exc)
+            continue
+        for keyword in found or ():
+            keywords.setdefault(keyword, None)
+    return list(keywords)
+
+
+def _cover(node: Node) -> tuple[str, ...] | None:
+    """Alternatives at least one of which a matching item contains (None: no such set)."""
+    if isinstance(node, Term):
+        word = node.value.lstrip("#@")
+        return (word,) if word else None
+    if isinstance(node, Phrase):
+        return (" ".join(node.words),)
+    if isinstance(node, Wildcard):
+        prefix = node.literal_prefix.lstrip("#@")
+        return (prefix,) if len(prefix) >= 3 else None
+    if isinstance(node, FieldMatch | Not):
+        return None
+    if isinstance(node, Near):
+        return _cheapest([_cover(node.left), _cover(node.right)])
+    covers = [_cover(child) for child in node.children]
+    if isinstance(node, And):
+        return _cheapest(covers)
+    assert isinstance(node, Or)
+    union: dict[str, None] = {}
+    for cover in covers:
+        if cover is None:
+            return None
+        union.update(dict.fromkeys(cover))
+    return tuple(union)
+
+
+def _keyword_cost(keyword: str) -> float:
+    words = keyword.split()
+    return min(literal_cost(("w", word)) for word in words) / len(words)
+
+
+def _cheapest(covers: list[tuple[str, ...] | None]) -> tuple[str, ...] | None:
+    found = [cover for cover in covers if cover]
+    if not found:
+        return None
+    return min(found, key=lambda cover: sum(_keyword_cost(k) for k in cover))
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+@dataclass(frozen=True, slots=True)
+class HackerNewsOptions:
+    """``--option`` values of a hackernews source."""
+
+    base_url: str = DEFAULT_BASE_URL
+    lookback_hours: int = 24
+    max_pages: int = 5
+
+
+def parse_options(options: Mapping[str, str]) -> HackerNewsOptions:
+    """Check a source's options; raises ValueError naming the bad one."""
+    known = ("base_url", *_OPTION_RANGES)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"unknown option {unknown[0]!r} (options: {', '.join(known)})")
+    numbers: dict[str, int] = {}
+    for name, (low, high) in _OPTION_RANGES.items():
+        if name not in options:
+            continue
+        raw = options[name].strip()
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ValueError(f"option {name} must be a whole number from {low} to {high}")
+        numbers[name] = int(raw)
+    base_url = options.get("base_url", DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"option base_url must be an http(s) address (got {base_url!r})")
+    return HackerNewsOptions(base_url=base_url, **numbers)
+
+
+INDEX_LAG_S = 600
+
+
+class HackerNewsConnector:
+    """Searches Hacker News stories and comments, newest first, since the last fetch."""
+
+    kind: ClassVar[str] = KIND
+    summary: ClassVar[str] = "Hacker News stories and comments matching a search or your watches"
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+
+    def normalize_target(self, target: str, options: Mapping[str, str]) -> str:
+        """``watches``, or a search (spaces collapsed, at most 200 characters)."""
+        parse_options(options)
+        query = " ".join(target.split())
+        if query.lower() == WATCHES:
+            return WATCHES
+        if not query:
+            raise ValueError("a hackernews target is a search (e.g. 'sqlite') or 'watches'")
+        if len(query) > MAX_QUERY_CHARS:
+            raise ValueError(f"a Hacker News search has at most {MAX_QUERY_CHARS} characters")
+        return query
+
+    async def fetch(self, source: SourceSpec, http: HttpClient) -> FetchResult:
+        """Search each keyword for items newer than the cursor, following pages up to a cap."""
+        opts = parse_options(source.options)
+        now = int(self._clock())
+        if source.target == WATCHES:
+            keywords = keywords_from_queries(source.queries)
+            if not keywords:
+                note = "no watch has a keyword to search on Hacker News"
+                return FetchResult([], dict(source.cursor), note=note)
+        else:
+            keywords = [source.target]
+        since = _int_map(source.cursor.get("since"))
+        checked = _int_map(source.cursor.get("checked"))
+        batch = sorted(keywords, key=lambda k: checked.get(k, 0))[:MAX_KEYWORDS]
+        found: dict[str, Draft] = {}
+        notes: list[str] = []
+        for keyword in batch:
+            start = since.get(keyword, now - opts.lookback_hours * 3600)
+            drafts, newest, note = await self._search(http, opts, keyword, start, source.name)
+            for draft in drafts:
+                found.setdefault(draft.external_id or "", draft)
+            since[keyword] = newest
+            checked[keyword] = now
+            if note:
+                notes.append(note)
+        if len(keywords) > len(batch):
+            notes.append(f"searched {len(batch)} of {len(keywords)} keywords, the rest next time")
+        cursor: dict[str, Any] = {
+            "since": {k: since[k] for k in keywords if k in since},
+            "checked": {k: checked[k] for k in keywords if k in checked},
+        }
+        summary = f"{len(found)} items for {', '.join(repr(k) for k in batch)}"
+        return FetchResult(list(found.values()), cursor, note="; ".join([summary, *notes]))
+
+    async def _search(
+        self, http: HttpClient, opts: HackerNewsOptions, keyword: str, since: int, name: str
+    ) -> tuple[list[Draft], int, str]:
+        """All pages (up to the cap) of one keyword: drafts, newest created_at_i, a note."""
+        url = opts.base_url + SEARCH_PATH
+        drafts: list[Draft] = []
+        newest = since
+        total: int | None = None
+        for page in range(opts.max_pages):
+            params = {
+                "query": keyword,
+                "tags": "(story,comment)",
+                # Look back a little before the cursor: Algolia can index an item after a
+                # newer one was already seen. What comes back twice is deduplicated on ingest.
+                "numericFilters": f"created_at_i>{max(0, since - INDEX_LAG_S)}",
+                "hitsPerPage": str(HITS_PER_PAGE),
+                "page": str(page),
+            }
+            response = await http.get(url, params=params)
+            payload = response.json()
+            if not isinstance(payload, Mapping):
+                raise ParseError("HN search response is not an object", source=name, url=url)
+            hits = parse_hits(payload, source_name=name)
+            drafts.extend(hits)
+            for draft in hits:
+                if draft.published_at is not None:
+                    newest = max(newest, int(draft.published_at.timestamp()))
+            nb_pages = _int(payload.get("nbPages")) or 0
+            total = _int(payload.get("nbHits"))
+            if not hits or page + 1 >= nb_pages:
+                return drafts, newest, ""
+        note = (
+            f"{keyword!r}: stopped after {opts.max_pages} pages"
+            + (f" of {total} results" if total is not None else "")
+            + ", older ones skipped (raise max_pages)"
+        )
+        logger.warning("hackernews %s: %s", name, note)
+        return drafts, newest, note
+
+
+def _int_map(value: Any) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        return {}
+    pairs = ((k, _int(v)) for k, v in value.items() if isinstance(k, str))
+    return {k: v for k, v in pairs if v is not None}
