@@ -885,3 +885,11 @@ def test_build_http_client_uses_the_settings() -> None:
     assert (config.timeout_s, config.retries, config.allow_private_addresses) == (7, 1, True)
     assert config.user_agent.startswith("flocon/")
     assert config.max_bytes == 10 * 1024 * 1024
+
+
+def test_metadata_address_stays_refused_when_private_addresses_are_allowed() -> None:
+    from flocon.connectors.http.guard import AddressPolicy
+
+    policy = AddressPolicy.build(allow_private=True, allowed_hosts=())
+    assert policy.refused_address("10.0.0.5", ["10.0.0.5"]) is None
+    assert policy.refused_address("meta.internal", ["169.254.169.254"]) == "169.254.169.254"

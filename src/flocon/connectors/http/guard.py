@@ -99,14 +99,17 @@ class AddressPolicy:
 
     def refused_address(self, host: str, addresses: Iterable[str]) -> str | None:
         """The first address that may not be reached, or None when all may."""
-        if self.allow_private or normalize_host(host) in self.allowed_hosts:
+        if normalize_host(host) in self.allowed_hosts:
             return None
         for text in addresses:
             try:
                 address = ipaddress.ip_address(text)
             except ValueError:
                 return text
-            if str(address) not in self.allowed_hosts and not is_public(address):
+            if str(address) in self.allowed_hosts:
+                continue
+            # Cloud metadata endpoints stay refused even when private addresses are allowed.
+            if address in METADATA_ADDRESSES or (not self.allow_private and not is_public(address)):
                 return str(address)
         return None
 
