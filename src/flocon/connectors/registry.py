@@ -15,6 +15,8 @@ from typing import Final
 from flocon.connectors.base import Connector
 from flocon.connectors.feeds import FeedConnector
 from flocon.connectors.hackernews import HackerNewsConnector
+from flocon.connectors.reddit import RedditConnector
+from flocon.connectors.youtube import YouTubeConnector
 from flocon.errors import FloconError
 
 __all__ = ["CONNECTORS", "ENTRY_POINT_GROUP", "all_connectors", "get_connector"]
@@ -27,6 +29,8 @@ ENTRY_POINT_GROUP: Final = "flocon.connectors"
 CONNECTORS: Final[dict[str, Connector]] = {
     FeedConnector.kind: FeedConnector(),
     HackerNewsConnector.kind: HackerNewsConnector(),
+    RedditConnector.kind: RedditConnector(),
+    YouTubeConnector.kind: YouTubeConnector(),
 }
 
 _plugins: dict[str, Connector] | None = None

@@ -1,0 +1,563 @@
+"""The ``youtube`` connector: video comments from the YouTube Data API v3, within a daily quota.
+
+:func:`parse_threads` (a ``commentThreads.list`` page → drafts of the top-level
+comments and the replies it includes) and :func:`parse_replies` (a ``comments.list``
+page) are pure. :class:`YouTubeConnector` reads:
+
+* ``video:ID`` (or a watch URL): the comment threads of one video, newest first;
+* ``channel:ID``: the channel's uploads playlist, then the threads of its latest
+  ``max_videos`` videos;
+* ``search:QUERY`` / ``watches``: a video search (100 units!) then the threads of
+  the videos found and of those found before (``max_videos`` in all).
+
+Every call costs quota units (``search.list`` 100, the others 1). The units used
+today, in Pacific time (when Google resets quotas), live in ``cursor["quota"]``;
+a fetch that would pass ``daily_quota`` stops, and raises :class:`RateLimited` until
+midnight Pacific time when it found nothing. The API key never appears in a note.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.hackernews import keywords_from_queries
+from flocon.domain.models import AuthorRef, Draft
+from flocon.errors import AuthFailed, ParseError, RateLimited
+
+if TYPE_CHECKING:
+    from flocon.connectors.http import HttpClient
+
+__all__ = [
+    "COSTS",
+    "WATCHES",
+    "YouTubeConnector",
+    "YouTubeOptions",
+    "parse_options",
+    "parse_replies",
+    "parse_target",
+    "parse_threads",
+    "quota_day",
+    "seconds_to_quota_reset",
+]
+
+logger = logging.getLogger(__name__)
+
+KIND: Final = "youtube"
+WATCHES: Final = "watches"
+DEFAULT_BASE_URL: Final = "https://www.googleapis.com/youtube/v3"
+WATCH_URL: Final = "https://www.youtube.com/watch?v="
+PACIFIC: Final = ZoneInfo("America/Los_Angeles")
+#: Quota units per call (https://developers.google.com/youtube/v3/determine_quota_cost).
+COSTS: Final = {
+    "commentThreads": 1,
+    "comments": 1,
+    "channels": 1,
+    "playlistItems": 1,
+    "search": 100,
+}
+MAX_KEYWORDS: Final = 5
+#: Videos remembered in the cursor (searched and channel targets).
+MAX_TRACKED: Final = 50
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
+_OPTION_RANGES: Final = {
+    "daily_quota": (1, 10_000_000),
+    "max_pages": (1, 20),
+    "max_videos": (1, 50),
+    "lookback_hours": (1, 24 * 30),
+}
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_threads(payload: Any, *, source_name: str) -> list[Draft]:
+    """Top-level comments and included replies of one ``commentThreads.list`` page; no I/O."""
+    drafts: list[Draft] = []
+    for item in _items(payload, source_name):
+        snippet = _mapping(item.get("snippet"))
+        top = _mapping(snippet.get("topLevelComment"))
+        video_id = _str(snippet.get("videoId")) or _str(_mapping(top.get("snippet")).get("videoId"))
+        drafts.append(
+            _comment(
+                top,
+                source_name,
+                video_id=video_id,
+                replies=_int(snippet.get("totalReplyCount")),
+            )
+        )
+        for reply in _mapping(item.get("replies")).get("comments") or []:
+            drafts.append(_comment(_mapping(reply), source_name, video_id=video_id))
+    return drafts
+
+
+def threads_missing_replies(payload: Any) -> list[tuple[str, str | None]]:
+    """``(top-level comment id, video id)`` of threads with more replies than included."""
+    missing = []
+    items = payload.get("items") if isinstance(payload, Mapping) else None
+    for item in items if isinstance(items, list) else []:
+        snippet = _mapping(_mapping(item).get("snippet"))
+        total = _int(snippet.get("totalReplyCount")) or 0
+        included = _mapping(_mapping(item).get("replies")).get("comments")
+        count = len(included) if isinstance(included, list) else 0
+        top_id = _str(_mapping(snippet.get("topLevelComment")).get("id"))
+        if top_id and total > count:
+            missing.append((top_id, _str(snippet.get("videoId"))))
+    return missing
+
+
+def parse_replies(payload: Any, *, source_name: str, video_id: str | None) -> list[Draft]:
+    """The replies of one ``comments.list?parentId=…`` page; no I/O."""
+    return [_comment(item, source_name, video_id=video_id) for item in _items(payload, source_name)]
+
+
+def _items(payload: Any, source_name: str) -> list[Mapping[str, Any]]:
+    items = payload.get("items") if isinstance(payload, Mapping) else None
+    if not isinstance(items, list):
+        raise ParseError("YouTube response has no 'items' list", source=source_name)
+    if not all(isinstance(item, Mapping) for item in items):
+        raise ParseError("YouTube response item is not an object", source=source_name)
+    return items
+
+
+def _comment(
+    comment: Mapping[str, Any],
+    source_name: str,
+    *,
+    video_id: str | None,
+    replies: int | None = None,
+) -> Draft:
+    comment_id = _str(comment.get("id"))
+    if comment_id is None:
+        raise ParseError("YouTube comment without an id", source=source_name)
+    snippet = _mapping(comment.get("snippet"))
+    video_id = _str(snippet.get("videoId")) or video_id
+    parent = _str(snippet.get("parentId"))
+    if parent is None and video_id:
+        parent = f"video:{video_id}"
+    return Draft(
+        source_kind=KIND,
+        source_name=source_name,
+        external_id=comment_id,
+        text=_str(snippet.get("textOriginal")) or _str(snippet.get("textDisplay")) or "",
+        url=f"{WATCH_URL}{video_id}&lc={comment_id}" if video_id else None,
+        author=_author(snippet),
+        published_at=_iso(snippet.get("publishedAt")),
+        likes=_int(snippet.get("likeCount")),
+        replies=replies,
+        parent_external_id=parent,
+    )
+
+
+def _author(snippet: Mapping[str, Any]) -> AuthorRef | None:
+    name = _str(snippet.get("authorDisplayName"))
+    channel_url = _str(snippet.get("authorChannelUrl")) or ""
+    handle = None
+    if name and name.startswith("@"):
+        handle = name[1:]
+    elif "/@" in channel_url:
+        handle = channel_url.rsplit("/@", 1)[1].strip("/") or None
+    if handle is None:
+        handle = _str(_mapping(snippet.get("authorChannelId")).get("value"))
+    if name is None and handle is None:
+        return None
+    return AuthorRef(handle=handle, name=name)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str) and (value := value.strip()):
+        return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _iso(value: Any) -> datetime | None:
+    text = _str(value)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _rfc3339(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------- quota
+
+
+def quota_day(now: float) -> str:
+    """The quota day (``YYYY-MM-DD`` in Pacific time) of a UNIX time."""
+    return datetime.fromtimestamp(now, PACIFIC).date().isoformat()
+
+
+def seconds_to_quota_reset(now: float) -> float:
+    """Seconds from ``now`` to the next midnight Pacific time."""
+    local = datetime.fromtimestamp(now, PACIFIC)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), PACIFIC)
+    return max(1.0, midnight.timestamp() - now)
+
+
+class _QuotaSpent(Exception):
+    """The next call would pass the daily quota: return what was found (``drafts``)."""
+
+    def __init__(self) -> None:
+        super().__init__("daily quota spent")
+        self.drafts: list[Draft] = []
+
+
+@dataclass
+class _Quota:
+    day: str
+    used: int
+    limit: int
+    now: float
+    found_any: bool = False
+
+    def spend(self, cost: int, source_name: str) -> None:
+        if self.used + cost <= self.limit:
+            self.used += cost
+            return
+        if not self.found_any:
+            wait = seconds_to_quota_reset(self.now)
+            raise RateLimited(
+                f"YouTube daily quota reached ({self.used} of {self.limit} units used today, "
+                f"Pacific time); it resets in {wait / 3600:.1f} h",
+                retry_after=wait,
+                source=source_name,
+            )
+        raise _QuotaSpent
+
+
+# --------------------------------------------------------------------------- targets and options
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """``(mode, value)``: ``video``/``channel``/``search``/``watches``; raises ValueError."""
+    text = target.strip()
+    if text.lower() == WATCHES:
+        return "watches", ""
+    mode, sep, value = text.partition(":")
+    mode, value = mode.lower().strip(), value.strip()
+    if text.startswith(("http://", "https://")):
+        mode, value = "video", text
+    if sep and mode == "video":
+        video_id = _video_id(value)
+        if video_id is None:
+            raise ValueError(f"{value!r} is not a YouTube video id or watch address")
+        return "video", video_id
+    if sep and mode == "channel":
+        if not _CHANNEL_ID.fullmatch(value):
+            raise ValueError("channel: needs a channel id (UC… , 24 characters)")
+        return "channel", value
+    if sep and mode == "search":
+        query = " ".join(value.split())
+        if not query:
+            raise ValueError("the YouTube search is empty")
+        return "search", query
+    raise ValueError(
+        "a youtube target is video:ID (or a watch address), channel:UC…, search:QUERY or watches"
+    )
+
+
+def _video_id(value: str) -> str | None:
+    if _VIDEO_ID.fullmatch(value):
+        return value
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if host == "youtu.be":
+        candidate = parts.path.strip("/")
+    elif host.endswith("youtube.com"):
+        if parts.path.startswith(("/shorts/", "/live/", "/embed/")):
+            candidate = parts.path.split("/")[2]
+        else:
+            candidate = (parse_qs(parts.query).get("v") or [""])[0]
+    else:
+        return None
+    return candidate if _VIDEO_ID.fullmatch(candidate) else None
+
+
+@dataclass(frozen=True, slots=True)
+class YouTubeOptions:
+    """``--option`` values of a youtube source."""
+
+    base_url: str = DEFAULT_BASE_URL
+    daily_quota: int = 10_000
+    max_pages: int = 3
+    max_videos: int = 5
+    lookback_hours: int = 72
+
+
+def parse_options(options: Mapping[str, str]) -> YouTubeOptions:
+    """Check a source's options; raises ValueError naming the bad one."""
+    known = ("base_url", *_OPTION_RANGES)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"unknown option {unknown[0]!r} (options: {', '.join(known)})")
+    numbers: dict[str, int] = {}
+    for name, (low, high) in _OPTION_RANGES.items():
+        if name not in options:
+            continue
+        raw = options[name].strip()
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ValueError(f"option {name} must be a whole number from {low} to {high}")
+        numbers[name] = int(raw)
+    base_url = options.get("base_url", DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"option base_url must be an http(s) address (got {base_url!r})")
+    return YouTubeOptions(base_url=base_url, **numbers)
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+@dataclass
+class _Run:
+    http: HttpClient
+    opts: YouTubeOptions
+    key: str
+    quota: _Quota
+    source_name: str
+
+    async def call(self, method: str, params: dict[str, str]) -> Any:
+        self.quota.spend(COSTS[method], self.source_name)
+        url = f"{self.opts.base_url}/{method}"
+        response = await self.http.get(url, params={**params, "key": self.key})
+        return response.json()
+
+
+class YouTubeConnector:
+    """Reads YouTube comments of videos, channels and searches, within a daily quota."""
+
+    kind: ClassVar[str] = KIND
+    summary: ClassVar[str] = "YouTube comments of a video, a channel's videos, or a video search"
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+
+    def normalize_target(self, target: str, options: Mapping[str, str]) -> str:
+        """``video:ID``, ``channel:UC…``, ``search:QUERY`` or ``watches``."""
+        parse_options(options)
+        mode, value = parse_target(target)
+        return WATCHES if mode == "watches" else f"{mode}:{value}"
+
+    async def fetch(self, source: SourceSpec, http: HttpClient) -> FetchResult:
+        """New comments since the cursor, stopping before the daily quota is passed."""
+        opts = parse_options(source.options)
+        mode, value = parse_target(source.target)
+        key = source.credentials.get("api_key", "").strip()
+        if not key:
+            raise AuthFailed(
+                "a youtube source needs an api_key credential (YouTube Data API v3)",
+                source=source.name,
+            )
+        now = self._clock()
+        stored = _mapping(source.cursor.get("quota"))
+        day = quota_day(now)
+        used = _int(stored.get("used")) if stored.get("day") == day else 0
+        quota = _Quota(day, used or 0, opts.daily_quota, now)
+        run = _Run(http, opts, key, quota, source.name)
+        videos = {
+            k: float(v)
+            for k, v in _mapping(source.cursor.get("videos")).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        searched = {
+            k: float(v)
+            for k, v in _mapping(source.cursor.get("searched")).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        cursor: dict[str, Any] = dict(source.cursor)
+        found: dict[str, Draft] = {}
+        notes: list[str] = []
+        try:
+            if mode == "watches":
+                keywords = keywords_from_queries(source.queries)
+                if not keywords:
+                    notes.append("no watch has a keyword to search on YouTube")
+                order = sorted(keywords, key=lambda k: searched.get(k, 0))[:MAX_KEYWORDS]
+                to_read = await self._search_all(run, order, searched, now, videos)
+            elif mode == "search":
+                to_read = await self._search_all(run, [value], searched, now, videos)
+            elif mode == "channel":
+                to_read = await self._channel_videos(run, value, cursor)
+            else:
+                to_read = [value]
+            for video_id in to_read:
+                drafts, newest = await self._video(run, video_id, videos.get(video_id, 0.0))
+                for draft in drafts:
+                    found.setdefault(draft.external_id or "", draft)
+                quota.found_any = quota.found_any or bool(drafts)
+                videos[video_id] = max(newest, videos.get(video_id, 0.0))
+        except _QuotaSpent as spent:
+            # The interrupted video keeps its cursor: what was missed comes next time.
+            for draft in spent.drafts:
+                found.setdefault(draft.external_id or "", draft)
+            notes.append(
+                f"stopped before passing the daily quota ({quota.used} of {quota.limit} units "
+                "used today); the rest after midnight Pacific time"
+            )
+        except RateLimited as exc:
+            if not found:
+                raise
+            notes.append(f"stopped early: {exc}")
+        recent = sorted(videos, key=lambda v: videos[v], reverse=True)[:MAX_TRACKED]
+        cursor.update(
+            quota={"day": quota.day, "used": quota.used},
+            videos={v: videos[v] for v in recent},
+            searched=searched,
+        )
+        summary = f"{len(found)} comments from YouTube ({quota.used} quota units used today)"
+        return FetchResult(list(found.values()), cursor, note="; ".join([summary, *notes]))
+
+    async def _search_all(
+        self,
+        run: _Run,
+        queries: list[str],
+        searched: dict[str, float],
+        now: float,
+        videos: dict[str, float],
+    ) -> list[str]:
+        """Videos found by each search (newest first), then those tracked, up to max_videos."""
+        new: list[str] = []
+        for query in queries:
+            since = searched.get(query) or now - run.opts.lookback_hours * 3600
+            payload = await run.call(
+                "search",
+                {
+                    "part": "snippet",
+                    "type": "video",
+                    "q": query,
+                    "order": "date",
+                    "publishedAfter": _rfc3339(since),
+                    "maxResults": str(run.opts.max_videos),
+                },
+            )
+            searched[query] = now
+            for item in _items(payload, run.source_name):
+                video_id = _str(_mapping(item.get("id")).get("videoId"))
+                if video_id and video_id not in new:
+                    new.append(video_id)
+        tracked = sorted(videos, key=lambda v: videos[v], reverse=True)
+        ordered = list(dict.fromkeys([*new, *tracked]))
+        return ordered[: run.opts.max_videos]
+
+    async def _channel_videos(
+        self, run: _Run, channel_id: str, cursor: dict[str, Any]
+    ) -> list[str]:
+        uploads = _str(_mapping(cursor.get("uploads")).get(channel_id))
+        if uploads is None:
+            payload = await run.call("channels", {"part": "contentDetails", "id": channel_id})
+            items = _items(payload, run.source_name)
+            if not items:
+                raise ParseError(f"YouTube knows no channel {channel_id}", source=run.source_name)
+            details = _mapping(_mapping(items[0].get("contentDetails")).get("relatedPlaylists"))
+            uploads = _str(details.get("uploads"))
+            if uploads is None:
+                raise ParseError("the channel has no uploads playlist", source=run.source_name)
+            cursor["uploads"] = {channel_id: uploads}
+        payload = await run.call(
+            "playlistItems",
+            {
+                "part": "contentDetails",
+                "playlistId": uploads,
+                "maxResults": str(run.opts.max_videos),
+            },
+        )
+        found = []
+        for item in _items(payload, run.source_name):
+            video_id = _str(_mapping(item.get("contentDetails")).get("videoId"))
+            if video_id:
+                found.append(video_id)
+        return found[: run.opts.max_videos]
+
+    async def _video(self, run: _Run, video_id: str, since: float) -> tuple[list[Draft], float]:
+        """Threads newer than ``since`` (pages up to max_pages), with all their replies."""
+        drafts: list[Draft] = []
+        try:
+            newest = await self._video_pages(run, video_id, since, drafts)
+        except _QuotaSpent as spent:
+            spent.drafts = drafts
+            raise
+        return drafts, newest
+
+    async def _video_pages(
+        self, run: _Run, video_id: str, since: float, drafts: list[Draft]
+    ) -> float:
+        newest = since
+        token: str | None = None
+        for _ in range(run.opts.max_pages):
+            params = {
+                "part": "snippet,replies",
+                "videoId": video_id,
+                "order": "time",
+                "maxResults": "100",
+                "textFormat": "plainText",
+            }
+            if token:
+                params["pageToken"] = token
+            payload = await run.call("commentThreads", params)
+            page = parse_threads(payload, source_name=run.source_name)
+            tops = [d for d in page if d.parent_external_id == f"video:{video_id}"]
+            fresh_tops = {
+                d.external_id
+                for d in tops
+                if d.published_at is None or d.published_at.timestamp() > since
+            }
+            drafts.extend(
+                d for d in page if d.external_id in fresh_tops or d.parent_external_id in fresh_tops
+            )
+            run.quota.found_any = run.quota.found_any or bool(drafts)
+            for top_id, _ in threads_missing_replies(payload):
+                if top_id in fresh_tops:
+                    await self._replies(run, top_id, video_id, drafts)
+            for d in tops:
+                if d.published_at is not None:
+                    newest = max(newest, d.published_at.timestamp())
+            token = _str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
+            if not token or len(fresh_tops) < len(tops):
+                break
+        return newest
+
+    async def _replies(self, run: _Run, parent_id: str, video_id: str, drafts: list[Draft]) -> None:
+        token: str | None = None
+        for _ in range(run.opts.max_pages):
+            params = {
+                "part": "snippet",
+                "parentId": parent_id,
+                "maxResults": "100",
+                "textFormat": "plainText",
+            }
+            if token:
+                params["pageToken"] = token
+            payload = await run.call("comments", params)
+            drafts.extend(parse_replies(payload, source_name=run.source_name, video_id=video_id))
+            token = _str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
+            if not token:
+                break
