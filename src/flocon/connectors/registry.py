@@ -13,9 +13,12 @@ from importlib.metadata import entry_points
 from typing import Final
 
 from flocon.connectors.base import Connector
+from flocon.connectors.bluesky import BlueskyConnector
 from flocon.connectors.feeds import FeedConnector
 from flocon.connectors.hackernews import HackerNewsConnector
+from flocon.connectors.mastodon import MastodonConnector
 from flocon.connectors.reddit import RedditConnector
+from flocon.connectors.web import WebConnector
 from flocon.connectors.youtube import YouTubeConnector
 from flocon.errors import FloconError
 
@@ -29,8 +32,11 @@ ENTRY_POINT_GROUP: Final = "flocon.connectors"
 CONNECTORS: Final[dict[str, Connector]] = {
     FeedConnector.kind: FeedConnector(),
     HackerNewsConnector.kind: HackerNewsConnector(),
+    MastodonConnector.kind: MastodonConnector(),
+    BlueskyConnector.kind: BlueskyConnector(),
     RedditConnector.kind: RedditConnector(),
     YouTubeConnector.kind: YouTubeConnector(),
+    WebConnector.kind: WebConnector(),
 }
 
 _plugins: dict[str, Connector] | None = None
