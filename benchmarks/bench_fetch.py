@@ -65,6 +65,36 @@ def write_feeds(root: Path, feeds: int, entries: int, texts: list[dict[str, obje
         )
 
 
+def write_threads(root: Path, threads: int, comments: int, texts: list[dict[str, object]]) -> None:
+    """WordPress-style articles with threaded comments (every third one a reply)."""
+    for t in range(threads):
+        items = []
+        for c in range(comments):
+            text = escape(str(texts[(t * comments + c) % len(texts)]["text"]))
+            cid = t * 1000 + c
+            items.append(
+                f'<li id="comment-{cid}" class="comment depth-1"><article class="comment-body">'
+                f'<footer class="comment-meta"><div class="comment-author vcard"><b class="fn">'
+                f'user{c % 37}</b></div><div class="comment-metadata"><a href="#comment-{cid}">'
+                f'<time datetime="2026-11-2{c % 5}T1{c % 10}:00:00+01:00">date</time></a></div>'
+                f'</footer><div class="comment-content"><p>{text}</p></div></article>'
+                + ('<ul class="children">' if c % 3 == 0 else "</li>")
+            )
+            if c % 3 == 2:
+                items.append("</ul></li>")
+        (root / f"t{t}.html").write_text(
+            f'<!DOCTYPE html><html lang="fr"><head><meta charset="UTF-8"><title>Article {t}</title>'
+            f'</head><body><article><h1>Article {t}</h1><div class="entry-content"><p>'
+            f"{escape(str(texts[t]['text']))} "
+            * 5
+            + '</p></div></article><div id="comments"><ol class="comment-list">'
+            + "".join(items)
+            + ("</ul></li>" if comments % 3 else "")
+            + "</ol></div></body></html>",
+            "utf-8",
+        )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,6 +109,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--entries", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=100)
+    parser.add_argument("--comments", type=int, default=50)
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     args = parser.parse_args()
     print(f"date       {datetime.now(UTC).isoformat(timespec='seconds')}")
@@ -88,6 +120,7 @@ def main() -> int:
         root = Path(tmp) / "www"
         root.mkdir()
         write_feeds(root, args.feeds, args.entries, texts)
+        write_threads(root, args.threads, args.comments, texts)
         port = free_port()
         server = subprocess.Popen(
             [
@@ -157,6 +190,21 @@ def main() -> int:
             print(
                 f"baseline   {base_s:.1f} s for the same {len(urls)} GETs alone; cycle/baseline {cycle_s / base_s:.1f}"
             )
+            threads = [
+                f"http://blog{t % HOSTS}.bench.test:{port}/t{t}.html" for t in range(args.threads)
+            ]
+            for url in threads:
+                sources.add_source(engine, box, "default", kind="web", target=url)
+            begin = time.perf_counter()
+            web = asyncio.run(full_cycle())
+            web_s = time.perf_counter() - begin
+            web_failed = [o for o in web.outcomes if not o.ok]
+            web_items = sum(o.fetched for o in web.outcomes)
+            print(
+                f"threads    {len(web.outcomes)} WordPress-style threads of {args.comments} comments: "
+                f"{web_s:.1f} s, {web_items} items ({len(web_failed)} failed), {web_items / web_s:,.0f} items/s"
+            )
+            failed += web_failed
             engine.dispose()
             if failed:
                 print(f"first failure: {failed[0].error}")
