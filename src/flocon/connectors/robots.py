@@ -15,6 +15,8 @@ robots.txt files are not understood (such a rule matches nothing).
 from __future__ import annotations
 
 import logging
+import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -31,6 +33,7 @@ logger = logging.getLogger(__name__)
 USER_AGENT_TOKEN: Final = "flocon"
 #: Bytes of robots.txt read (RFC 9309 asks crawlers to read at least 500 KiB).
 MAX_ROBOTS_BYTES: Final = 512 * 1024
+_FRACTIONAL_DELAY_RE: Final = re.compile(r"(\s*crawl-delay\s*:\s*)(\d*\.\d+)\s*$", re.IGNORECASE)
 _DENY_STATUSES: Final = frozenset({401, 403})
 #: Answers read as rules rather than raised (429 stays an error: slow down and retry).
 _ACCEPTED: Final = frozenset(range(400, 600)) - {429}
@@ -73,7 +76,8 @@ class Robots:
 def parse_robots(text: str, *, user_agent: str = USER_AGENT_TOKEN) -> Robots:
     """The rules of a robots.txt file for ``user_agent`` (no I/O)."""
     parser = RobotFileParser()
-    parser.parse(text[:MAX_ROBOTS_BYTES].splitlines())
+    lines = [_whole_delay(line) for line in text[:MAX_ROBOTS_BYTES].splitlines()]
+    parser.parse(lines)
     delay = parser.crawl_delay(user_agent)
     sitemaps = tuple(dict.fromkeys(parser.site_maps() or ()))
     return Robots(
@@ -84,15 +88,21 @@ def parse_robots(text: str, *, user_agent: str = USER_AGENT_TOKEN) -> Robots:
     )
 
 
+def _whole_delay(line: str) -> str:
+    """``Crawl-delay: 2.5`` as ``Crawl-delay: 3``: the standard parser reads whole seconds only."""
+    match = _FRACTIONAL_DELAY_RE.match(line)
+    if match is None:
+        return line
+    return f"{match.group(1)}{math.ceil(float(match.group(2)))}"
+
+
 def robots_url(url: str) -> str:
     """``/robots.txt`` at the origin (scheme, host and port) of ``url``."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/robots.txt"
 
 
-async def robots_for(
-    http: HttpClient, url: str, user_agent: str = USER_AGENT_TOKEN
-) -> Robots:
+async def robots_for(http: HttpClient, url: str, user_agent: str = USER_AGENT_TOKEN) -> Robots:
     """Fetch and parse the robots.txt that governs ``url`` (see the module docstring)."""
     where = robots_url(url)
     try:

@@ -100,4 +100,3 @@ def _decompress(raw: bytes, url: str | None) -> bytes:
 def _local(tag: str) -> str:
     """An element name without its ``{namespace}``."""
     return tag.rsplit("}", 1)[-1]
-
