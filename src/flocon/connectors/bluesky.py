@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import quote, urlsplit
 
 from flocon.connectors.base import FetchResult, SourceSpec
-from flocon.connectors.hackernews import keywords_from_queries
 from flocon.domain.models import AuthorRef, Draft
+from flocon.domain.query.keywords import keywords_from_queries
 from flocon.errors import AuthFailed, FetchError, ParseError
 
 if TYPE_CHECKING:

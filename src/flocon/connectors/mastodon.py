@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import quote, urlsplit
 
 from flocon.connectors.base import FetchResult, SourceSpec
-from flocon.connectors.hackernews import keywords_from_queries
 from flocon.domain.models import AuthorRef, Draft
+from flocon.domain.query.keywords import keywords_from_queries
 from flocon.errors import AuthFailed, ParseError, RateLimited
 
 if TYPE_CHECKING:

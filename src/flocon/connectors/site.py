@@ -369,13 +369,13 @@ class _Crawl:
         seen = {self.target}
         while level:
             following: list[str] = []
-            for index, url in enumerate(self.ordered(level)):
+            for url in self.ordered(level):
                 if url != self.target and self.unchanged_per_sitemap(url):
                     self.tally.sitemap_skips += 1
                     self.fresh[url] = self.known[url]
                     continue
                 if self.tally.fetched >= limit:
-                    self.tally.left += len(level) - index
+                    self.tally.left += 1
                     continue
                 links = await self.visit(url)
                 if depth < self.options.max_depth:

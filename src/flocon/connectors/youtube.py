@@ -29,8 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from flocon.connectors.base import FetchResult, SourceSpec
-from flocon.connectors.hackernews import keywords_from_queries
 from flocon.domain.models import AuthorRef, Draft
+from flocon.domain.query.keywords import keywords_from_queries
 from flocon.errors import AuthFailed, ParseError, RateLimited
 
 if TYPE_CHECKING:
