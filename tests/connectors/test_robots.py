@@ -51,7 +51,10 @@ def test_empty_file_allows_everything() -> None:
 
 
 def test_robots_url_is_at_the_origin() -> None:
-    assert robots_url("https://blog.example.fr:8443/a/b?c=1") == "https://blog.example.fr:8443/robots.txt"
+    assert (
+        robots_url("https://blog.example.fr:8443/a/b?c=1")
+        == "https://blog.example.fr:8443/robots.txt"
+    )
 
 
 def robots_of(url: str) -> Robots:

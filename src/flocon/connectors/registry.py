@@ -18,6 +18,7 @@ from flocon.connectors.feeds import FeedConnector
 from flocon.connectors.hackernews import HackerNewsConnector
 from flocon.connectors.mastodon import MastodonConnector
 from flocon.connectors.reddit import RedditConnector
+from flocon.connectors.site import SiteConnector
 from flocon.connectors.web import WebConnector
 from flocon.connectors.youtube import YouTubeConnector
 from flocon.errors import FloconError
@@ -37,6 +38,7 @@ CONNECTORS: Final[dict[str, Connector]] = {
     RedditConnector.kind: RedditConnector(),
     YouTubeConnector.kind: YouTubeConnector(),
     WebConnector.kind: WebConnector(),
+    SiteConnector.kind: SiteConnector(),
 }
 
 _plugins: dict[str, Connector] | None = None
