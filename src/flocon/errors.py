@@ -84,6 +84,12 @@ class BlockedAddress(ConnectorError):
     retryable = False
 
 
+class DisallowedByRobots(ConnectorError):
+    """The site's robots.txt does not let flocon read this address."""
+
+    retryable = False
+
+
 class ResponseTooLarge(ConnectorError):
     """The body (after decompression) is larger than the configured cap."""
 

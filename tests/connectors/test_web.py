@@ -22,7 +22,7 @@ from flocon.connectors.web import (
 )
 from flocon.connectors.web.common import PageContext
 from flocon.domain.models import Draft
-from flocon.errors import ParseError
+from flocon.errors import DisallowedByRobots, ParseError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "web"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -398,7 +398,7 @@ def test_max_pages_stops_pagination_and_resumes_there(http_server: LocalHTTPServ
 
     http_server.route_handler("/c", page)
     result = fetch(web_source(http_server.url("/c"), max_pages="3"))
-    assert len(http_server.requests) == 3
+    assert len(page_requests(http_server)) == 3
     assert [d.text for d in result.drafts if d.text.startswith("comment")] == [
         "comment 1",
         "comment 2",
@@ -416,7 +416,7 @@ def test_a_next_link_to_another_article_is_not_followed(http_server: LocalHTTPSe
     http_server.route("/article/", body=body, headers=HTML)
     result = fetch(web_source(http_server.url("/article/")))
     assert len(result.drafts) == 1
-    assert [r.route for r in http_server.requests] == ["/article/"]
+    assert [r.route for r in page_requests(http_server)] == ["/article/"]
     assert "resume_url" not in result.cursor
 
 
@@ -440,3 +440,19 @@ def test_normalize_target_checks_the_url_and_max_pages() -> None:
         connector.normalize_target("https://blog.example.fr/", {"max_pages": "0"})
     with pytest.raises(ValueError, match="max_pages"):
         connector.normalize_target("https://blog.example.fr/", {"max_pages": "ten"})
+
+
+def page_requests(server: LocalHTTPServer) -> list[RecordedRequest]:
+    """Requests for pages, without the robots.txt look-up that precedes them."""
+    return [r for r in server.requests if r.route != "/robots.txt"]
+
+
+def test_robots_txt_that_disallows_the_page_stops_the_fetch(http_server: LocalHTTPServer) -> None:
+    http_server.route("/robots.txt", 200, "User-agent: *\nDisallow: /private/\n")
+    http_server.route("/private/thread", 200, "<html><body><p>secret</p></body></html>")
+    source = SourceSpec(
+        id=1, kind="web", name="t", target=http_server.url("/private/thread"), options={}
+    )
+    with pytest.raises(DisallowedByRobots, match=r"robots\.txt"):
+        fetch(source)
+    assert [r.route for r in http_server.requests] == ["/robots.txt"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.robots import robots_for
 from flocon.connectors.web.apis import (
     discourse_posts,
     discourse_stream,
@@ -27,7 +28,13 @@ from flocon.connectors.web.common import KIND, PageContext
 from flocon.connectors.web.engines import WordPressApi
 from flocon.connectors.web.page import parse_page
 from flocon.domain.models import Draft
-from flocon.errors import BlockedAddress, FetchError, ParseError, SourceGone
+from flocon.errors import (
+    BlockedAddress,
+    DisallowedByRobots,
+    FetchError,
+    ParseError,
+    SourceGone,
+)
 
 if TYPE_CHECKING:
     from flocon.connectors.http import HttpClient
@@ -102,6 +109,14 @@ async def _fetch_pages(source: SourceSpec, http: HttpClient, limit: int) -> Fetc
     if not (isinstance(resume, str) and isinstance(article_id, str) and resume and article_id):
         resume, article_id = None, None
     url = resume or source.target
+    robots = await robots_for(http, url)
+    if not robots.can_fetch(url):
+        raise DisallowedByRobots(
+            f"the robots.txt of {urlsplit(url).netloc} does not let flocon read {url}"
+            + (f" ({robots.note})" if robots.note else ""),
+            source=source.name,
+            url=url,
+        )
     try:
         response = await http.get(url)
     except SourceGone:
