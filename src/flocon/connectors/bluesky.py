@@ -19,9 +19,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.values import (
+    as_datetime,
+    as_int,
+    as_str,
+    base_url_option,
+    check_options,
+    str_map,
+)
 from flocon.domain.models import AuthorRef, Draft
 from flocon.domain.query.keywords import keywords_from_queries
 from flocon.errors import AuthFailed, FetchError, ParseError
@@ -84,56 +92,35 @@ def post_url(uri: str, handle: str | None) -> str | None:
 def _post_draft(post: Any, source_name: str) -> Draft:
     if not isinstance(post, Mapping):
         raise ParseError("Bluesky post is not an object", source=source_name)
-    uri = _str(post.get("uri"))
+    uri = as_str(post.get("uri"))
     if uri is None or not uri.startswith("at://"):
         raise ParseError("Bluesky post without an at:// uri", source=source_name)
     record = post.get("record")
     record = record if isinstance(record, Mapping) else {}
     author = post.get("author")
     author = author if isinstance(author, Mapping) else {}
-    handle = _str(author.get("handle"))
+    handle = as_str(author.get("handle"))
     langs = record.get("langs")
     reply = record.get("reply")
     parent = reply.get("parent") if isinstance(reply, Mapping) else None
-    reposts, quotes = _int(post.get("repostCount")), _int(post.get("quoteCount"))
+    reposts, quotes = as_int(post.get("repostCount")), as_int(post.get("quoteCount"))
     shares = None if reposts is None and quotes is None else (reposts or 0) + (quotes or 0)
     return Draft(
         source_kind=KIND,
         source_name=source_name,
         external_id=uri,
-        text=_str(record.get("text")) or "",
+        text=as_str(record.get("text")) or "",
         url=post_url(uri, handle),
-        author=AuthorRef(handle=handle, name=_str(author.get("displayName")))
+        author=AuthorRef(handle=handle, name=as_str(author.get("displayName")))
         if handle or author.get("displayName")
         else None,
-        published_at=_datetime(record.get("createdAt")) or _datetime(post.get("indexedAt")),
-        lang=_str(langs[0]) if isinstance(langs, list) and langs else None,
-        parent_external_id=_str(parent.get("uri")) if isinstance(parent, Mapping) else None,
-        likes=_int(post.get("likeCount")),
+        published_at=as_datetime(record.get("createdAt")) or as_datetime(post.get("indexedAt")),
+        lang=as_str(langs[0]) if isinstance(langs, list) and langs else None,
+        parent_external_id=as_str(parent.get("uri")) if isinstance(parent, Mapping) else None,
+        likes=as_int(post.get("likeCount")),
         shares=shares,
-        replies=_int(post.get("replyCount")),
+        replies=as_int(post.get("replyCount")),
     )
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and (value := value.strip()):
-        return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _datetime(value: Any) -> datetime | None:
-    text = _str(value)
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -154,22 +141,8 @@ class BlueskyOptions:
 
 def parse_options(options: Mapping[str, str]) -> BlueskyOptions:
     """Check a source's options; raises ValueError naming the bad one."""
-    known = ("service", *_OPTION_RANGES)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r} (options: {', '.join(known)})")
-    numbers: dict[str, int] = {}
-    for name, (low, high) in _OPTION_RANGES.items():
-        if name not in options:
-            continue
-        raw = options[name].strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise ValueError(f"option {name} must be a whole number from {low} to {high}")
-        numbers[name] = int(raw)
-    service = options.get("service", DEFAULT_SERVICE).strip().rstrip("/")
-    parts = urlsplit(service)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"option service must be an http(s) address (got {service!r})")
+    numbers = check_options(options, known=("service",), ranges=_OPTION_RANGES)
+    service = base_url_option(options, "service", DEFAULT_SERVICE)
     return BlueskyOptions(service=service, **numbers)
 
 
@@ -216,14 +189,14 @@ class BlueskyConnector:
                 return FetchResult([], dict(source.cursor), note=note)
         else:
             keywords = [source.target]
-        since = _str_map(source.cursor.get("since"))
-        checked = _str_map(source.cursor.get("checked"))
+        since = str_map(source.cursor.get("since"))
+        checked = str_map(source.cursor.get("checked"))
         batch = sorted(keywords, key=lambda k: checked.get(k, ""))[:MAX_KEYWORDS]
         session = _Session(self._tokens, http, opts.service, identifier, password, source.name)
         found: dict[str, Draft] = {}
         notes: list[str] = []
         for keyword in batch:
-            last = _datetime(since.get(keyword)) or now - timedelta(hours=opts.lookback_hours)
+            last = as_datetime(since.get(keyword)) or now - timedelta(hours=opts.lookback_hours)
             drafts, newest, note = await self._search(session, opts, keyword, last, source.name)
             for draft in drafts:
                 found.setdefault(draft.external_id or "", draft)
@@ -257,7 +230,7 @@ class BlueskyConnector:
             posts = parse_posts(payload, source_name=name)
             drafts.extend(posts)
             newest = _newest_indexed(payload, newest)
-            page_cursor = _str(payload.get("cursor"))
+            page_cursor = as_str(payload.get("cursor"))
             if not posts or page_cursor is None:
                 return drafts, newest, ""
         note = f"{keyword!r}: stopped after {opts.max_pages} pages, older posts skipped"
@@ -331,7 +304,7 @@ class _Session:
                 url=url,
             )
         payload = response.json()
-        token = _str(payload.get("accessJwt")) if isinstance(payload, Mapping) else None
+        token = as_str(payload.get("accessJwt")) if isinstance(payload, Mapping) else None
         if token is None:
             raise ParseError("Bluesky createSession answered without an accessJwt", url=url)
         self._tokens[self._key] = token
@@ -358,16 +331,10 @@ def _expired(response: HttpResponse) -> bool:
 
 def _newest_indexed(payload: Mapping[str, Any], current: str) -> str:
     """The latest ``indexedAt`` of the page's posts, or ``current`` (as ISO text)."""
-    newest = _datetime(current)
+    newest = as_datetime(current)
     for post in payload.get("posts") or []:
         if isinstance(post, Mapping):
-            moment = _datetime(post.get("indexedAt"))
+            moment = as_datetime(post.get("indexedAt"))
             if moment is not None and (newest is None or moment > newest):
                 newest = moment
     return _iso(newest) if newest is not None else current
-
-
-def _str_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}

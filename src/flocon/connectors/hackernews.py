@@ -19,9 +19,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final
-from urllib.parse import urlsplit
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.values import (
+    as_datetime,
+    as_int,
+    as_str,
+    base_url_option,
+    check_options,
+    http_url,
+    int_map,
+)
 from flocon.domain.models import AuthorRef, Draft
 from flocon.domain.query.keywords import keywords_from_queries, query_keywords
 from flocon.errors import ParseError
@@ -75,27 +83,27 @@ def _hit_draft(hit: Any, source_name: str) -> Draft:
     item_id = str(object_id)
     tags = hit.get("_tags")
     tags = tags if isinstance(tags, list) else []
-    title = _str(hit.get("title"))
-    comment_text = _str(hit.get("comment_text"))
-    author = _str(hit.get("author"))
+    title = as_str(hit.get("title"))
+    comment_text = as_str(hit.get("comment_text"))
+    author = as_str(hit.get("author"))
     common: dict[str, Any] = {
         "source_kind": KIND,
         "source_name": source_name,
         "external_id": item_id,
         "author": AuthorRef(handle=author) if author else None,
         "published_at": _created(hit),
-        "likes": _int(hit.get("points")),
+        "likes": as_int(hit.get("points"), digits=True),
     }
     if "comment" in tags or (comment_text is not None and title is None):
-        parent = _int(hit.get("parent_id"))
+        parent = as_int(hit.get("parent_id"), digits=True)
         return Draft(
             text=comment_text or "",
-            title=_str(hit.get("story_title")),
+            title=as_str(hit.get("story_title")),
             url=ITEM_URL + item_id,
             parent_external_id=str(parent) if parent is not None else None,
             **common,
         )
-    story_text = _str(hit.get("story_text"))
+    story_text = as_str(hit.get("story_text"))
     if title and story_text:
         text = f"<p>{html.escape(title, quote=False)}</p>\n{story_text}"
     else:
@@ -103,51 +111,20 @@ def _hit_draft(hit: Any, source_name: str) -> Draft:
     return Draft(
         text=text,
         title=title,
-        url=_http_url(hit.get("url")) or ITEM_URL + item_id,
-        replies=_int(hit.get("num_comments")),
+        url=http_url(hit.get("url")) or ITEM_URL + item_id,
+        replies=as_int(hit.get("num_comments"), digits=True),
         **common,
     )
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and (value := value.strip()):
-        return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _http_url(value: Any) -> str | None:
-    url = _str(value)
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.hostname else None
-
-
 def _created(hit: Mapping[str, Any]) -> datetime | None:
-    stamp = _int(hit.get("created_at_i"))
+    stamp = as_int(hit.get("created_at_i"), digits=True)
     if stamp is not None:
         try:
             return datetime.fromtimestamp(stamp, UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    created = _str(hit.get("created_at"))
-    if created is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(created)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return as_datetime(hit.get("created_at"))
 
 
 # --------------------------------------------------------------------------- fetching
@@ -164,22 +141,8 @@ class HackerNewsOptions:
 
 def parse_options(options: Mapping[str, str]) -> HackerNewsOptions:
     """Check a source's options; raises ValueError naming the bad one."""
-    known = ("base_url", *_OPTION_RANGES)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r} (options: {', '.join(known)})")
-    numbers: dict[str, int] = {}
-    for name, (low, high) in _OPTION_RANGES.items():
-        if name not in options:
-            continue
-        raw = options[name].strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise ValueError(f"option {name} must be a whole number from {low} to {high}")
-        numbers[name] = int(raw)
-    base_url = options.get("base_url", DEFAULT_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"option base_url must be an http(s) address (got {base_url!r})")
+    numbers = check_options(options, known=("base_url",), ranges=_OPTION_RANGES)
+    base_url = base_url_option(options, "base_url", DEFAULT_BASE_URL)
     return HackerNewsOptions(base_url=base_url, **numbers)
 
 
@@ -218,8 +181,8 @@ class HackerNewsConnector:
                 return FetchResult([], dict(source.cursor), note=note)
         else:
             keywords = [source.target]
-        since = _int_map(source.cursor.get("since"))
-        checked = _int_map(source.cursor.get("checked"))
+        since = int_map(source.cursor.get("since"), digits=True)
+        checked = int_map(source.cursor.get("checked"), digits=True)
         batch = sorted(keywords, key=lambda k: checked.get(k, 0))[:MAX_KEYWORDS]
         found: dict[str, Draft] = {}
         notes: list[str] = []
@@ -268,8 +231,8 @@ class HackerNewsConnector:
             for draft in hits:
                 if draft.published_at is not None:
                     newest = max(newest, int(draft.published_at.timestamp()))
-            nb_pages = _int(payload.get("nbPages")) or 0
-            total = _int(payload.get("nbHits"))
+            nb_pages = as_int(payload.get("nbPages"), digits=True) or 0
+            total = as_int(payload.get("nbHits"), digits=True)
             if not hits or page + 1 >= nb_pages:
                 return drafts, newest, ""
         note = (
@@ -279,10 +242,3 @@ class HackerNewsConnector:
         )
         logger.warning("hackernews %s: %s", name, note)
         return drafts, newest, note
-
-
-def _int_map(value: Any) -> dict[str, int]:
-    if not isinstance(value, Mapping):
-        return {}
-    pairs = ((k, _int(v)) for k, v in value.items() if isinstance(k, str))
-    return {k: v for k, v in pairs if v is not None}

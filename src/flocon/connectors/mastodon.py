@@ -23,11 +23,20 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import quote, urlsplit
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.values import (
+    as_datetime,
+    as_int,
+    as_str,
+    base_url_option,
+    check_options,
+    http_url,
+    int_map,
+    str_map,
+)
 from flocon.domain.models import AuthorRef, Draft
 from flocon.domain.query.keywords import keywords_from_queries
 from flocon.errors import AuthFailed, ParseError, RateLimited
@@ -160,29 +169,29 @@ def _status_draft(status: Any, instance: str, source_name: str) -> Draft:
         source_kind=KIND,
         source_name=source_name,
         external_id=f"{instance}:{status_id}",
-        text=_str(status.get("content")) or "",
-        title=_str(status.get("spoiler_text")),
-        url=_http_url(status.get("url")) or _http_url(status.get("uri")),
+        text=as_str(status.get("content")) or "",
+        title=as_str(status.get("spoiler_text")),
+        url=http_url(status.get("url")) or http_url(status.get("uri")),
         author=_author(status.get("account"), instance),
-        published_at=_datetime(status.get("created_at")),
-        lang=_str(status.get("language")),
+        published_at=as_datetime(status.get("created_at")),
+        lang=as_str(status.get("language")),
         parent_external_id=f"{instance}:{parent}" if parent is not None else None,
-        likes=_int(status.get("favourites_count")),
-        shares=_int(status.get("reblogs_count")),
-        replies=_int(status.get("replies_count")),
+        likes=as_int(status.get("favourites_count")),
+        shares=as_int(status.get("reblogs_count")),
+        replies=as_int(status.get("replies_count")),
     )
 
 
 def _author(account: Any, instance: str) -> AuthorRef | None:
     if not isinstance(account, Mapping):
         return None
-    acct = _str(account.get("acct"))
+    acct = as_str(account.get("acct"))
     if acct is not None and "@" not in acct:
         acct = f"{acct}@{instance}"  # a local account: its acct has no domain
     return AuthorRef(
         handle=acct,
-        name=_str(account.get("display_name")),
-        followers=_int(account.get("followers_count")),
+        name=as_str(account.get("display_name")),
+        followers=as_int(account.get("followers_count")),
     )
 
 
@@ -191,40 +200,7 @@ def _id(value: Any) -> str | None:
         return None
     if isinstance(value, int):
         return str(value)
-    return _str(value)
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and (value := value.strip()):
-        return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    return None
-
-
-def _http_url(value: Any) -> str | None:
-    url = _str(value)
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.hostname else None
-
-
-def _datetime(value: Any) -> datetime | None:
-    text = _str(value)
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return as_str(value)
 
 
 def _page_ids(payload: Any) -> list[str]:
@@ -259,29 +235,15 @@ class MastodonOptions:
 
 def parse_options(options: Mapping[str, str]) -> MastodonOptions:
     """Check a source's options; raises ValueError naming the bad one."""
-    known = ("base_url", "local", *_OPTION_RANGES)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r} (options: {', '.join(known)})")
-    max_pages = DEFAULT_MAX_PAGES
-    if "max_pages" in options:
-        low, high = _OPTION_RANGES["max_pages"]
-        raw = options["max_pages"].strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise ValueError(f"option max_pages must be a whole number from {low} to {high}")
-        max_pages = int(raw)
+    numbers = check_options(options, known=("base_url", "local"), ranges=_OPTION_RANGES)
+    max_pages = numbers.get("max_pages", DEFAULT_MAX_PAGES)
     local = False
     if "local" in options:
         flag = _BOOLEANS.get(options["local"].strip().lower())
         if flag is None:
             raise ValueError("option local must be true or false")
         local = flag
-    base_url: str | None = None
-    if "base_url" in options:
-        base_url = options["base_url"].strip().rstrip("/")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"option base_url must be an http(s) address (got {base_url!r})")
+    base_url = base_url_option(options, "base_url")
     return MastodonOptions(base_url=base_url, local=local, max_pages=max_pages)
 
 
@@ -320,8 +282,8 @@ class MastodonConnector:
         token = (source.credentials.get("access_token") or "").strip()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         now = int(self._clock())
-        min_ids = _str_map(source.cursor.get("min_id"))
-        checked = _int_map(source.cursor.get("checked"))
+        min_ids = str_map(source.cursor.get("min_id"))
+        checked = int_map(source.cursor.get("checked"))
         keys: list[str]
         if target.mode in ("search", "watches"):
             if not token:
@@ -438,23 +400,7 @@ def _rate_limit_wait(response: HttpResponse, now: float) -> float | None:
     remaining = response.headers.get("x-ratelimit-remaining")
     if remaining is None or remaining.strip() != "0":
         return None
-    reset = _datetime(response.headers.get("x-ratelimit-reset"))
+    reset = as_datetime(response.headers.get("x-ratelimit-reset"))
     if reset is None:
         return 300.0  # Mastodon's windows last 5 minutes
     return max(0.0, reset.timestamp() - now)
-
-
-def _str_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _int_map(value: Any) -> dict[str, int]:
-    if not isinstance(value, Mapping):
-        return {}
-    return {
-        k: v
-        for k, v in value.items()
-        if isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-    }

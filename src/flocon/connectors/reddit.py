@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import quote, urlsplit
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.values import as_int, as_str, base_url_option, check_options, http_url
 from flocon.domain.models import AuthorRef, Draft
 from flocon.domain.query.keywords import keywords_from_queries
 from flocon.errors import AuthFailed, ParseError, RateLimited
@@ -80,7 +81,7 @@ def parse_listing(payload: Any, *, source_name: str) -> list[Draft]:
         if kind == "t3":
             drafts.append(_post_draft(data, source_name))
         elif kind == "t1":
-            drafts.append(_comment_draft(data, source_name, title=_str(data.get("link_title"))))
+            drafts.append(_comment_draft(data, source_name, title=as_str(data.get("link_title"))))
     return drafts
 
 
@@ -97,7 +98,7 @@ def parse_comment_tree(payload: Any, *, source_name: str) -> list[Draft]:
     title = None
     if posts:
         _, post = _thing(posts[0], source_name)
-        title = _str(post.get("title"))
+        title = as_str(post.get("title"))
     drafts: list[Draft] = []
     stack = list(reversed(_children(payload[1], source_name)))
     while stack:
@@ -126,8 +127,8 @@ def _thing(child: Any, source_name: str) -> tuple[str, Mapping[str, Any]]:
 
 
 def _fullname(data: Mapping[str, Any], prefix: str, source_name: str) -> str:
-    name = _str(data.get("name"))
-    if name is None and (short := _str(data.get("id"))):
+    name = as_str(data.get("name"))
+    if name is None and (short := as_str(data.get("id"))):
         name = f"{prefix}_{short}"
     if name is None:
         raise ParseError("Reddit item without a name or id", source=source_name)
@@ -135,8 +136,8 @@ def _fullname(data: Mapping[str, Any], prefix: str, source_name: str) -> str:
 
 
 def _common(data: Mapping[str, Any], fullname: str, source_name: str) -> dict[str, Any]:
-    author = _str(data.get("author"))
-    permalink = _str(data.get("permalink"))
+    author = as_str(data.get("author"))
+    permalink = as_str(data.get("permalink"))
     return {
         "source_kind": KIND,
         "source_name": source_name,
@@ -144,15 +145,15 @@ def _common(data: Mapping[str, Any], fullname: str, source_name: str) -> dict[st
         "url": WWW + permalink if permalink and permalink.startswith("/") else None,
         "author": AuthorRef(handle=author) if author and author not in _DELETED else None,
         "published_at": _created(data),
-        "likes": _int(data.get("score")),
+        "likes": as_int(data.get("score"), floats=True),
     }
 
 
 def _post_draft(data: Mapping[str, Any], source_name: str) -> Draft:
     fullname = _fullname(data, "t3", source_name)
-    title = _str(data.get("title"))
-    body_html = _str(data.get("selftext_html"))
-    body = _str(data.get("selftext"))
+    title = as_str(data.get("title"))
+    body_html = as_str(data.get("selftext_html"))
+    body = as_str(data.get("selftext"))
     if body_html:
         text = f"<p>{html.escape(title or '', quote=False)}</p>\n{body_html}"
     elif body:
@@ -161,34 +162,20 @@ def _post_draft(data: Mapping[str, Any], source_name: str) -> Draft:
         text = title or ""
     common = _common(data, fullname, source_name)
     if common["url"] is None:
-        common["url"] = _http_url(data.get("url"))
-    return Draft(text=text, title=title, replies=_int(data.get("num_comments")), **common)
+        common["url"] = http_url(data.get("url"))
+    return Draft(
+        text=text, title=title, replies=as_int(data.get("num_comments"), floats=True), **common
+    )
 
 
 def _comment_draft(data: Mapping[str, Any], source_name: str, *, title: str | None) -> Draft:
     fullname = _fullname(data, "t1", source_name)
     return Draft(
-        text=_str(data.get("body")) or "",
+        text=as_str(data.get("body")) or "",
         title=title,
-        parent_external_id=_str(data.get("parent_id")),
+        parent_external_id=as_str(data.get("parent_id")),
         **_common(data, fullname, source_name),
     )
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and (value := value.strip()):
-        return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
 
 
 def _number(value: Any) -> float | None:
@@ -202,14 +189,6 @@ def _number(value: Any) -> float | None:
         except ValueError:
             return None
     return None
-
-
-def _http_url(value: Any) -> str | None:
-    url = _str(value)
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def _created(data: Mapping[str, Any]) -> datetime | None:
@@ -304,32 +283,11 @@ class RedditOptions:
 
 def parse_options(options: Mapping[str, str]) -> RedditOptions:
     """Check a source's options; raises ValueError naming the bad one."""
-    known = ("base_url", "auth_url", *_OPTION_RANGES)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r} (options: {', '.join(known)})")
-    numbers: dict[str, int] = {}
-    for name, (low, high) in _OPTION_RANGES.items():
-        if name not in options:
-            continue
-        raw = options[name].strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise ValueError(f"option {name} must be a whole number from {low} to {high}")
-        numbers[name] = int(raw)
-    urls = {name: _url_option(options, name) for name in ("base_url", "auth_url")}
+    numbers = check_options(options, known=("base_url", "auth_url"), ranges=_OPTION_RANGES)
+    urls = {name: base_url_option(options, name) for name in ("base_url", "auth_url")}
     return RedditOptions(
         base_url=urls["base_url"], auth_url=urls["auth_url"] or AUTH_URL, **numbers
     )
-
-
-def _url_option(options: Mapping[str, str], name: str) -> str | None:
-    if name not in options:
-        return None
-    url = options[name].strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"option {name} must be an http(s) address (got {url!r})")
-    return url
 
 
 # --------------------------------------------------------------------------- fetching
@@ -520,7 +478,7 @@ class RedditConnector:
             session.found_any = session.found_any or bool(fresh)
             newest = max(newest, page_newest)
             data = payload.get("data") if isinstance(payload, Mapping) else None
-            after = _str(data.get("after")) if isinstance(data, Mapping) else None
+            after = as_str(data.get("after")) if isinstance(data, Mapping) else None
             reached_old = any(
                 d.published_at is not None and d.published_at.timestamp() < prog.since
                 for d in items

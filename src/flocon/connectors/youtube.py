@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.values import as_datetime, as_int, as_str, base_url_option, check_options
 from flocon.domain.models import AuthorRef, Draft
 from flocon.domain.query.keywords import keywords_from_queries
 from flocon.errors import AuthFailed, ParseError, RateLimited
@@ -86,13 +87,15 @@ def parse_threads(payload: Any, *, source_name: str) -> list[Draft]:
     for item in _items(payload, source_name):
         snippet = _mapping(item.get("snippet"))
         top = _mapping(snippet.get("topLevelComment"))
-        video_id = _str(snippet.get("videoId")) or _str(_mapping(top.get("snippet")).get("videoId"))
+        video_id = as_str(snippet.get("videoId")) or as_str(
+            _mapping(top.get("snippet")).get("videoId")
+        )
         drafts.append(
             _comment(
                 top,
                 source_name,
                 video_id=video_id,
-                replies=_int(snippet.get("totalReplyCount")),
+                replies=as_int(snippet.get("totalReplyCount"), digits=True),
             )
         )
         for reply in _mapping(item.get("replies")).get("comments") or []:
@@ -106,12 +109,12 @@ def threads_missing_replies(payload: Any) -> list[tuple[str, str | None]]:
     items = payload.get("items") if isinstance(payload, Mapping) else None
     for item in items if isinstance(items, list) else []:
         snippet = _mapping(_mapping(item).get("snippet"))
-        total = _int(snippet.get("totalReplyCount")) or 0
+        total = as_int(snippet.get("totalReplyCount"), digits=True) or 0
         included = _mapping(_mapping(item).get("replies")).get("comments")
         count = len(included) if isinstance(included, list) else 0
-        top_id = _str(_mapping(snippet.get("topLevelComment")).get("id"))
+        top_id = as_str(_mapping(snippet.get("topLevelComment")).get("id"))
         if top_id and total > count:
-            missing.append((top_id, _str(snippet.get("videoId"))))
+            missing.append((top_id, as_str(snippet.get("videoId"))))
     return missing
 
 
@@ -136,38 +139,38 @@ def _comment(
     video_id: str | None,
     replies: int | None = None,
 ) -> Draft:
-    comment_id = _str(comment.get("id"))
+    comment_id = as_str(comment.get("id"))
     if comment_id is None:
         raise ParseError("YouTube comment without an id", source=source_name)
     snippet = _mapping(comment.get("snippet"))
-    video_id = _str(snippet.get("videoId")) or video_id
-    parent = _str(snippet.get("parentId"))
+    video_id = as_str(snippet.get("videoId")) or video_id
+    parent = as_str(snippet.get("parentId"))
     if parent is None and video_id:
         parent = f"video:{video_id}"
     return Draft(
         source_kind=KIND,
         source_name=source_name,
         external_id=comment_id,
-        text=_str(snippet.get("textOriginal")) or _str(snippet.get("textDisplay")) or "",
+        text=as_str(snippet.get("textOriginal")) or as_str(snippet.get("textDisplay")) or "",
         url=f"{WATCH_URL}{video_id}&lc={comment_id}" if video_id else None,
         author=_author(snippet),
-        published_at=_iso(snippet.get("publishedAt")),
-        likes=_int(snippet.get("likeCount")),
+        published_at=as_datetime(snippet.get("publishedAt")),
+        likes=as_int(snippet.get("likeCount"), digits=True),
         replies=replies,
         parent_external_id=parent,
     )
 
 
 def _author(snippet: Mapping[str, Any]) -> AuthorRef | None:
-    name = _str(snippet.get("authorDisplayName"))
-    channel_url = _str(snippet.get("authorChannelUrl")) or ""
+    name = as_str(snippet.get("authorDisplayName"))
+    channel_url = as_str(snippet.get("authorChannelUrl")) or ""
     handle = None
     if name and name.startswith("@"):
         handle = name[1:]
     elif "/@" in channel_url:
         handle = channel_url.rsplit("/@", 1)[1].strip("/") or None
     if handle is None:
-        handle = _str(_mapping(snippet.get("authorChannelId")).get("value"))
+        handle = as_str(_mapping(snippet.get("authorChannelId")).get("value"))
     if name is None and handle is None:
         return None
     return AuthorRef(handle=handle, name=name)
@@ -175,33 +178,6 @@ def _author(snippet: Mapping[str, Any]) -> AuthorRef | None:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and (value := value.strip()):
-        return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _iso(value: Any) -> datetime | None:
-    text = _str(value)
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _rfc3339(stamp: float) -> str:
@@ -315,22 +291,8 @@ class YouTubeOptions:
 
 def parse_options(options: Mapping[str, str]) -> YouTubeOptions:
     """Check a source's options; raises ValueError naming the bad one."""
-    known = ("base_url", *_OPTION_RANGES)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r} (options: {', '.join(known)})")
-    numbers: dict[str, int] = {}
-    for name, (low, high) in _OPTION_RANGES.items():
-        if name not in options:
-            continue
-        raw = options[name].strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise ValueError(f"option {name} must be a whole number from {low} to {high}")
-        numbers[name] = int(raw)
-    base_url = options.get("base_url", DEFAULT_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"option base_url must be an http(s) address (got {base_url!r})")
+    numbers = check_options(options, known=("base_url",), ranges=_OPTION_RANGES)
+    base_url = base_url_option(options, "base_url", DEFAULT_BASE_URL)
     return YouTubeOptions(base_url=base_url, **numbers)
 
 
@@ -380,7 +342,7 @@ class YouTubeConnector:
         now = self._clock()
         stored = _mapping(source.cursor.get("quota"))
         day = quota_day(now)
-        used = _int(stored.get("used")) if stored.get("day") == day else 0
+        used = as_int(stored.get("used"), digits=True) if stored.get("day") == day else 0
         quota = _Quota(day, used or 0, opts.daily_quota, now)
         run = _Run(http, opts, key, quota, source.name)
         videos = {
@@ -461,7 +423,7 @@ class YouTubeConnector:
             )
             searched[query] = now
             for item in _items(payload, run.source_name):
-                video_id = _str(_mapping(item.get("id")).get("videoId"))
+                video_id = as_str(_mapping(item.get("id")).get("videoId"))
                 if video_id and video_id not in new:
                     new.append(video_id)
         tracked = sorted(videos, key=lambda v: videos[v], reverse=True)
@@ -471,14 +433,14 @@ class YouTubeConnector:
     async def _channel_videos(
         self, run: _Run, channel_id: str, cursor: dict[str, Any]
     ) -> list[str]:
-        uploads = _str(_mapping(cursor.get("uploads")).get(channel_id))
+        uploads = as_str(_mapping(cursor.get("uploads")).get(channel_id))
         if uploads is None:
             payload = await run.call("channels", {"part": "contentDetails", "id": channel_id})
             items = _items(payload, run.source_name)
             if not items:
                 raise ParseError(f"YouTube knows no channel {channel_id}", source=run.source_name)
             details = _mapping(_mapping(items[0].get("contentDetails")).get("relatedPlaylists"))
-            uploads = _str(details.get("uploads"))
+            uploads = as_str(details.get("uploads"))
             if uploads is None:
                 raise ParseError("the channel has no uploads playlist", source=run.source_name)
             cursor["uploads"] = {channel_id: uploads}
@@ -492,7 +454,7 @@ class YouTubeConnector:
         )
         found = []
         for item in _items(payload, run.source_name):
-            video_id = _str(_mapping(item.get("contentDetails")).get("videoId"))
+            video_id = as_str(_mapping(item.get("contentDetails")).get("videoId"))
             if video_id:
                 found.append(video_id)
         return found[: run.opts.max_videos]
@@ -540,7 +502,7 @@ class YouTubeConnector:
             for d in tops:
                 if d.published_at is not None:
                     newest = max(newest, d.published_at.timestamp())
-            token = _str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
+            token = as_str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
             if not token or len(fresh_tops) < len(tops):
                 break
         return newest
@@ -558,6 +520,6 @@ class YouTubeConnector:
                 params["pageToken"] = token
             payload = await run.call("comments", params)
             drafts.extend(parse_replies(payload, source_name=run.source_name, video_id=video_id))
-            token = _str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
+            token = as_str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
             if not token:
                 break
