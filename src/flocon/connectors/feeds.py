@@ -30,6 +30,9 @@ from feedparser.exceptions import (  # type: ignore[import-untyped]
 )
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.seen import item_key, seen_keys
+from flocon.connectors.seen import remember as seen_remember
+from flocon.connectors.seen import select_new as seen_select_new
 from flocon.domain.models import AuthorRef, Draft
 from flocon.errors import ParseError
 
@@ -52,6 +55,7 @@ logger = logging.getLogger(__name__)
 KIND: Final = "feed"
 #: How many entry keys the cursor remembers (a feed rarely lists more than 100).
 SEEN_LIMIT: Final = 500
+ENTRY_KEY_LENGTH: Final = 20
 
 _GOOGLE_HOSTS: Final = frozenset({"www.google.com", "google.com"})
 _BOLD_RE: Final = re.compile(r"</?b>", re.IGNORECASE)
@@ -396,7 +400,7 @@ class FeedConnector:
             base_url=response.url,
             content_type=response.headers.get("content-type"),
         )
-        seen_before = _seen(cursor)
+        seen_before = seen_keys(cursor)
         new, keys = select_new(parsed.drafts, seen_before)
         new_cursor: dict[str, Any] = {"seen": remember(keys, seen_before)}
         if etag := response.headers.get("etag"):
@@ -410,33 +414,16 @@ class FeedConnector:
         return FetchResult(new, new_cursor, note=note)
 
 
-def _seen(cursor: Mapping[str, Any]) -> list[str]:
-    seen = cursor.get("seen")
-    return [key for key in seen if isinstance(key, str)] if isinstance(seen, list) else []
-
-
 def entry_key(draft: Draft) -> str:
     """What the cursor remembers of an entry: a short hash of its id (ids can be long URLs)."""
-    return hashlib.sha256((draft.external_id or "").encode()).hexdigest()[:20]
+    return item_key(draft, ENTRY_KEY_LENGTH)
 
 
 def select_new(drafts: Sequence[Draft], seen: Sequence[str]) -> tuple[list[Draft], list[str]]:
     """The drafts whose key is not in ``seen`` (first of each key), and every key in feed order."""
-    known = set(seen)
-    new: list[Draft] = []
-    keys: dict[str, None] = {}
-    for draft in drafts:
-        key = entry_key(draft)
-        if key in keys:
-            continue
-        keys[key] = None
-        if key not in known:
-            new.append(draft)
-    return new, list(keys)
+    return seen_select_new(drafts, seen, key_length=ENTRY_KEY_LENGTH)
 
 
 def remember(current: Sequence[str], seen: Sequence[str], limit: int = SEEN_LIMIT) -> list[str]:
     """The keys to keep: the feed's current keys first, then older ones, at most ``limit``."""
-    current_set = set(current)
-    kept = list(current) + [key for key in seen if key not in current_set]
-    return kept[:limit]
+    return seen_remember(current, seen, limit)

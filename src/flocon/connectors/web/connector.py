@@ -9,7 +9,6 @@ Discourse post ids already read.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -17,6 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flocon.connectors.base import FetchResult, SourceSpec
 from flocon.connectors.robots import robots_for
+from flocon.connectors.seen import remember, seen_keys, select_new
 from flocon.connectors.web.apis import (
     discourse_posts,
     discourse_stream,
@@ -262,38 +262,7 @@ def _ints(value: Any) -> list[int]:
 def _result(
     drafts: Sequence[Draft], cursor: Mapping[str, Any], new_cursor: dict[str, Any], *, note: str
 ) -> FetchResult:
-    seen_before = _seen(cursor)
-    new, keys = select_new(drafts, seen_before)
-    new_cursor["seen"] = remember(keys, seen_before)
+    seen_before = seen_keys(cursor)
+    new, keys = select_new(drafts, seen_before, key_length=16)
+    new_cursor["seen"] = remember(keys, seen_before, SEEN_LIMIT)
     return FetchResult(new, new_cursor, note=f"{len(new)} new of {len(keys)} items; {note}")
-
-
-def _seen(cursor: Mapping[str, Any]) -> list[str]:
-    seen = cursor.get("seen")
-    return [key for key in seen if isinstance(key, str)] if isinstance(seen, list) else []
-
-
-def item_key(draft: Draft) -> str:
-    """What the cursor remembers of an item: a short hash of its external id."""
-    return hashlib.sha256((draft.external_id or "").encode()).hexdigest()[:16]
-
-
-def select_new(drafts: Sequence[Draft], seen: Sequence[str]) -> tuple[list[Draft], list[str]]:
-    """The drafts whose key is not in ``seen`` (first of each key), and every key in order."""
-    known = set(seen)
-    new: list[Draft] = []
-    keys: dict[str, None] = {}
-    for draft in drafts:
-        key = item_key(draft)
-        if key in keys:
-            continue
-        keys[key] = None
-        if key not in known:
-            new.append(draft)
-    return new, list(keys)
-
-
-def remember(current: Sequence[str], seen: Sequence[str], limit: int = SEEN_LIMIT) -> list[str]:
-    """The keys to keep: the current ones first, then older ones, at most ``limit``."""
-    current_set = set(current)
-    return (list(current) + [key for key in seen if key not in current_set])[:limit]
