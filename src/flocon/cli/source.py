@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
+import signal
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -328,7 +330,11 @@ def fetch(
     database_url: DatabaseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Fetch the due sources of every workspace: once, or until interrupted (Ctrl-C)."""
+    """Fetch the due sources of every workspace: once, or until interrupted (Ctrl-C).
+
+    Without --once, streamed sources (mastodon with stream=true, bluesky jetstream) are
+    followed in real time meanwhile; Ctrl-C or SIGTERM stores their current batch and stops.
+    """
     settings = load_settings(database_url)
     box = CredentialBox(settings)
 
@@ -351,6 +357,20 @@ def fetch(
                 f"({safe(o.error or '')}); retry in {int(o.retry_in_s or 0)}s"
             )
 
+    def show_batch(o: fetching.SourceOutcome) -> None:
+        if o.ok and not o.fetched:
+            return  # a stream's sign of life
+        if json_:
+            print_json({**_outcome_dict(o), "stream": True})
+        else:
+            show(o)
+
+    def show_report(report: fetching.CycleReport) -> None:
+        if json_:
+            print_json([_outcome_dict(o) for o in report.outcomes])
+        elif not report.outcomes:
+            out.print("no source is due")
+
     with opened(database_url) as engine:
 
         async def cycle() -> fetching.CycleReport:
@@ -364,29 +384,80 @@ def fetch(
                     on_done=show,
                 )
 
-        while True:
-            report = asyncio.run(cycle())
-            if json_:
-                print_json(
-                    [
-                        {
-                            "source": o.source_id,
-                            "ok": o.ok,
-                            "fetched": o.fetched,
-                            "new": o.counts.new,
-                            "duplicate": o.counts.duplicate,
-                            "unmatched": o.counts.unmatched,
-                            "not_modified": o.not_modified,
-                            "error": o.error,
-                        }
-                        for o in report.outcomes
-                    ]
-                )
-            elif not report.outcomes:
-                out.print("no source is due")
-            if once or source:
-                break
+        if once or source:
+            show_report(asyncio.run(cycle()))
+            return
+
+        async def follow() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            signals = [signal.SIGINT, signal.SIGTERM]
+            for sig in signals:
+                loop.add_signal_handler(sig, stop.set)
+            streams: dict[int, asyncio.Task[None]] = {}
             try:
-                time.sleep(max(1.0, min(fetching.seconds_until_next(engine), 60.0)))
-            except KeyboardInterrupt:
-                break
+                async with build_http_client(settings) as http:
+                    try:
+                        while not stop.is_set():
+                            for sid in fetching.streamed_source_ids(engine):
+                                if sid not in streams or streams[sid].done():
+                                    streams[sid] = asyncio.create_task(
+                                        fetching.run_stream(
+                                            engine, box, http, sid, stop=stop, on_batch=show_batch
+                                        )
+                                    )
+                            running = {sid for sid, task in streams.items() if not task.done()}
+                            report = await _until_stopped(
+                                fetching.run_cycle(
+                                    engine,
+                                    box,
+                                    http,
+                                    concurrency=settings.fetch_concurrency,
+                                    on_done=show,
+                                    skip_ids=running,
+                                ),
+                                stop,
+                            )
+                            if report is None:
+                                break
+                            show_report(report)
+                            pause = max(1.0, min(fetching.seconds_until_next(engine), 60.0))
+                            with contextlib.suppress(TimeoutError):
+                                async with asyncio.timeout(pause):
+                                    await stop.wait()
+                    finally:
+                        stop.set()
+                        await asyncio.gather(*streams.values(), return_exceptions=True)
+            finally:
+                for sig in signals:
+                    loop.remove_signal_handler(sig)
+
+        asyncio.run(follow())
+
+
+async def _until_stopped(
+    work: Coroutine[Any, Any, fetching.CycleReport], stop: asyncio.Event
+) -> fetching.CycleReport | None:
+    """``work``'s result, or None when ``stop`` is set first (``work`` is then cancelled)."""
+    task = asyncio.create_task(work)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, stopping):
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+    return task.result() if not task.cancelled() else None
+
+
+def _outcome_dict(o: fetching.SourceOutcome) -> dict[str, Any]:
+    return {
+        "source": o.source_id,
+        "ok": o.ok,
+        "fetched": o.fetched,
+        "new": o.counts.new,
+        "duplicate": o.counts.duplicate,
+        "unmatched": o.counts.unmatched,
+        "not_modified": o.not_modified,
+        "error": o.error,
+    }

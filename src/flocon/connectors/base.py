@@ -8,9 +8,9 @@ same transaction, so a killed process resumes from the last committed cursor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from flocon.domain.models import Draft
 
@@ -61,3 +61,32 @@ class Connector(Protocol):
     async def fetch(self, source: SourceSpec, http: HttpClient) -> FetchResult:
         """Fetch what is new since ``source.cursor``."""
         ...
+
+
+@runtime_checkable
+class StreamingConnector(Connector, Protocol):
+    """A connector that can also follow its source in real time (Mastodon streaming,
+    Bluesky Jetstream). Run by ``services/fetching.py``'s ``run_stream``."""
+
+    def is_streamed(self, source: SourceSpec) -> bool:
+        """Whether this source is read as a stream (its target or options say so)."""
+        ...
+
+    def stream(
+        self,
+        source: SourceSpec,
+        http: HttpClient,
+        *,
+        max_seconds: float | None,
+        max_items: int | None,
+    ) -> AsyncGenerator[FetchResult, None]:
+        """Batches from ``source.cursor`` on, until closed: a batch closes after
+        ``max_seconds`` or ``max_items`` drafts, and its ``cursor`` is stored with it, so a
+        restart resumes after the last stored batch. Dropped connections are reopened
+        (a :class:`~flocon.errors.ConnectorError` ends the stream when they keep failing)."""
+        ...
+
+
+def supports_streaming(connector: object) -> bool:
+    """Whether ``connector`` implements :class:`StreamingConnector`."""
+    return isinstance(connector, StreamingConnector)

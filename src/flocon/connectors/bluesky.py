@@ -7,21 +7,32 @@ keyword, newest first, page by page, from the newest ``indexedAt`` it saw last t
 (kept in the cursor, per keyword).
 
 The target is a search or ``watches`` (one search per keyword the workspace's watches
-require; see :func:`~flocon.connectors.hackernews.keywords_from_queries`). The
-Jetstream firehose is not used.
+require; see :func:`~flocon.domain.query.keywords.keywords_from_queries`).
+
+The target ``jetstream`` (or ``jetstream@HOST``) follows every new post of the network
+through a Jetstream WebSocket (``/subscribe?wantedCollections=app.bsky.feed.post``) and
+keeps those that contain a keyword of the watches (:func:`parse_jetstream_event` and
+:func:`keyword_filter` are pure). The cursor is the ``time_us`` of the last event read;
+a reconnection asks Jetstream to replay from it. No account is needed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
+
+from websockets.exceptions import ConnectionClosed
 
 from flocon.connectors.base import FetchResult, SourceSpec
+from flocon.connectors.streaming import Reconnects, StreamItem, batches, open_websocket
 from flocon.connectors.values import (
     as_datetime,
     as_int,
@@ -32,7 +43,8 @@ from flocon.connectors.values import (
 )
 from flocon.domain.models import AuthorRef, Draft
 from flocon.domain.query.keywords import keywords_from_queries
-from flocon.errors import AuthFailed, FetchError, ParseError
+from flocon.domain.search import fold
+from flocon.errors import AuthFailed, ConnectorError, FetchError, ParseError
 
 if TYPE_CHECKING:
     from flocon.connectors.http import HttpClient, HttpResponse
@@ -40,6 +52,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BlueskyConnector",
     "BlueskyOptions",
+    "JetstreamOptions",
+    "keyword_filter",
+    "parse_jetstream_event",
+    "parse_jetstream_options",
     "parse_options",
     "parse_posts",
     "post_url",
@@ -61,6 +77,16 @@ MAX_QUERY_CHARS: Final = 200
 #: and the search index can lag. What comes back twice is deduplicated on ingest.
 INDEX_LAG: Final = timedelta(minutes=10)
 _OPTION_RANGES: Final = {"lookback_hours": (1, 24 * 30), "max_pages": (1, 10)}
+JETSTREAM: Final = "jetstream"
+DEFAULT_JETSTREAM_HOST: Final = "jetstream2.us-east.bsky.network"
+POST_COLLECTION: Final = "app.bsky.feed.post"
+SUBSCRIBE_PATH: Final = "/subscribe"
+#: Seconds a Jetstream ``fetch`` reads at most (option ``window``) by default.
+DEFAULT_WINDOW: Final = 30
+#: A streamed source stores a batch at least this often, even without news.
+IDLE_YIELD_S: Final = 60.0
+_JETSTREAM_RANGES: Final = {"window": (1, 300)}
+_WORDS: Final = re.compile(r"\w+")
 _CREDENTIALS_HELP: Final = (
     "add the credentials identifier (your handle, e.g. name.bsky.social, or e-mail) and "
     "app_password (Bluesky: Settings → Privacy and security → App passwords)"
@@ -127,6 +153,58 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_jetstream_event(message: Any, *, source_name: str) -> tuple[int, Draft | None]:
+    """The ``time_us`` of one Jetstream event, and the draft of the post it creates (None
+    for any other event: identity, account, deletion, another collection); no I/O.
+
+    The post id is its ``at://did/app.bsky.feed.post/rkey`` URI, as in a search, so that
+    replies name their parent the same way. The author is known by DID only.
+    """
+    if not isinstance(message, Mapping):
+        raise ParseError("Jetstream event is not an object", source=source_name)
+    time_us = as_int(message.get("time_us"))
+    if time_us is None:
+        raise ParseError("Jetstream event without a time_us", source=source_name)
+    commit = message.get("commit")
+    if message.get("kind") != "commit" or not isinstance(commit, Mapping):
+        return time_us, None
+    if commit.get("operation") != "create" or commit.get("collection") != POST_COLLECTION:
+        return time_us, None
+    did, rkey = as_str(message.get("did")), as_str(commit.get("rkey"))
+    record = commit.get("record")
+    if did is None or rkey is None or not isinstance(record, Mapping):
+        raise ParseError("Jetstream post without did, rkey or record", source=source_name)
+    uri = f"at://{did}/{POST_COLLECTION}/{rkey}"
+    langs = record.get("langs")
+    reply = record.get("reply")
+    parent = reply.get("parent") if isinstance(reply, Mapping) else None
+    return time_us, Draft(
+        source_kind=KIND,
+        source_name=source_name,
+        external_id=uri,
+        text=as_str(record.get("text")) or "",
+        url=post_url(uri, None),
+        author=AuthorRef(handle=did),
+        published_at=as_datetime(record.get("createdAt"))
+        or datetime.fromtimestamp(time_us / 1e6, UTC),
+        lang=as_str(langs[0]) if isinstance(langs, list) and langs else None,
+        parent_external_id=as_str(parent.get("uri")) if isinstance(parent, Mapping) else None,
+    )
+
+
+def keyword_filter(keywords: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a text contains one of ``keywords`` at the start of a word (case and accents
+    ignored; a keyword may be a phrase or a prefix, as those of a watch query are)."""
+    wanted = [" " + " ".join(_WORDS.findall(fold(k))) for k in keywords]
+    wanted = [w for w in wanted if w.strip()]
+
+    def matches(text: str) -> bool:
+        folded = " " + " ".join(_WORDS.findall(fold(text)))
+        return any(w in folded for w in wanted)
+
+    return matches
+
+
 # --------------------------------------------------------------------------- options
 
 
@@ -140,10 +218,44 @@ class BlueskyOptions:
 
 
 def parse_options(options: Mapping[str, str]) -> BlueskyOptions:
-    """Check a source's options; raises ValueError naming the bad one."""
+    """Check a search source's options; raises ValueError naming the bad one."""
     numbers = check_options(options, known=("service",), ranges=_OPTION_RANGES)
     service = base_url_option(options, "service", DEFAULT_SERVICE)
     return BlueskyOptions(service=service, **numbers)
+
+
+@dataclass(frozen=True, slots=True)
+class JetstreamOptions:
+    """``--option`` values of a jetstream source; ``base_url`` None: ``wss://HOST``."""
+
+    base_url: str | None = None
+    window: int = DEFAULT_WINDOW
+
+
+def parse_jetstream_options(options: Mapping[str, str]) -> JetstreamOptions:
+    """Check a jetstream source's options; raises ValueError naming the bad one."""
+    numbers = check_options(options, known=("base_url",), ranges=_JETSTREAM_RANGES)
+    base_url = None
+    if "base_url" in options:
+        base_url = options["base_url"].strip().rstrip("/")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"option base_url must be a ws(s):// address (got {base_url!r})")
+    return JetstreamOptions(base_url=base_url, window=numbers.get("window", DEFAULT_WINDOW))
+
+
+def _jetstream_host(target: str) -> str | None:
+    """The host of a ``jetstream[@HOST]`` target; None for another target."""
+    name, at, host = target.partition("@")
+    if name.lower() != JETSTREAM:
+        return None
+    if not at:
+        return DEFAULT_JETSTREAM_HOST
+    host = host.strip().lower().rstrip("/")
+    labels = host.split(".")
+    if len(labels) < 2 or not all(labels) or not all(c.isalnum() or c in "-." for c in host):
+        raise ValueError(f"{host!r} is not a Jetstream host (e.g. {DEFAULT_JETSTREAM_HOST!r})")
+    return host
 
 
 # --------------------------------------------------------------------------- fetching
@@ -155,15 +267,22 @@ class BlueskyConnector:
     kind: ClassVar[str] = KIND
     summary: ClassVar[str] = "Bluesky posts matching a search or your watches (app password)"
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, reconnect_s: float = 1.0) -> None:
         self._clock = clock
+        #: The first pause before reopening a dropped Jetstream (it doubles, up to a minute).
+        self._reconnect_s = reconnect_s
         #: Access tokens by (service, identifier), in memory only.
         self._tokens: dict[tuple[str, str], str] = {}
 
     def normalize_target(self, target: str, options: Mapping[str, str]) -> str:
-        """``watches``, or a search (spaces collapsed, at most 200 characters)."""
-        parse_options(options)
+        """``watches``, ``jetstream[@HOST]``, or a search (spaces collapsed, at most 200
+        characters)."""
         query = " ".join(target.split())
+        host = _jetstream_host(query)
+        if host is not None:
+            parse_jetstream_options(options)
+            return JETSTREAM if host == DEFAULT_JETSTREAM_HOST else f"{JETSTREAM}@{host}"
+        parse_options(options)
         if query.lower() == WATCHES:
             return WATCHES
         if not query:
@@ -173,7 +292,11 @@ class BlueskyConnector:
         return query
 
     async def fetch(self, source: SourceSpec, http: HttpClient) -> FetchResult:
-        """Search each keyword for posts indexed since the cursor, following pages up to a cap."""
+        """Search each keyword for posts indexed since the cursor, following pages up to a cap
+        (a ``jetstream`` target: read the stream from the cursor until caught up, at most
+        ``window`` seconds)."""
+        if _jetstream_host(source.target) is not None:
+            return await self._fetch_window(source, http)
         opts = parse_options(source.options)
         identifier = (source.credentials.get("identifier") or "").strip()
         password = source.credentials.get("app_password") or ""
@@ -212,6 +335,120 @@ class BlueskyConnector:
         }
         summary = f"{len(found)} posts for {', '.join(repr(k) for k in batch)}"
         return FetchResult(list(found.values()), cursor, note="; ".join([summary, *notes]))
+
+    # -- jetstream ----------------------------------------------------------------------
+
+    def is_streamed(self, source: SourceSpec) -> bool:
+        """Whether the target is ``jetstream[@HOST]``."""
+        try:
+            return _jetstream_host(source.target) is not None
+        except ValueError:
+            return False
+
+    async def stream(
+        self,
+        source: SourceSpec,
+        http: HttpClient,
+        *,
+        max_seconds: float | None,
+        max_items: int | None,
+    ) -> AsyncGenerator[FetchResult, None]:
+        """Batches of the posts with a keyword of the watches, from the cursor's ``time_us``."""
+        items = self._items(source, http, until_us=None)
+        async for batch in batches(
+            items,
+            cursor=source.cursor,
+            max_seconds=max_seconds,
+            max_items=max_items,
+            idle_yield_s=IDLE_YIELD_S,
+        ):
+            yield batch
+
+    async def _fetch_window(self, source: SourceSpec, http: HttpClient) -> FetchResult:
+        """From the cursor until an event of the time the read started, at most ``window``
+        seconds (without a cursor: ``window`` seconds of new posts), as one result."""
+        opts = parse_jetstream_options(source.options)
+        started_us = int(self._clock() * 1_000_000)
+        caught_up = started_us if _time_us(source.cursor) is not None else None
+        until = asyncio.get_running_loop().time() + opts.window
+        found: dict[str, Draft] = {}
+        cursor = dict(source.cursor)
+        items = self._items(source, http, until_us=caught_up)
+        try:
+            async for batch in batches(
+                items, cursor=cursor, max_seconds=None, max_items=None, until=until
+            ):
+                for draft in batch.drafts:
+                    found.setdefault(draft.external_id or "", draft)
+                cursor = batch.cursor
+        except ConnectorError as exc:
+            if not isinstance(exc, FetchError) or not found:
+                raise
+            note = f"{len(found)} posts; the stream stopped early ({exc})"
+            return FetchResult(list(found.values()), cursor, note=note)
+        behind = _time_us(cursor)
+        late = "" if caught_up is None or (behind or 0) >= caught_up else ", not caught up yet"
+        return FetchResult(list(found.values()), cursor, note=f"{len(found)} posts{late}")
+
+    async def _items(
+        self, source: SourceSpec, http: HttpClient, *, until_us: int | None
+    ) -> AsyncGenerator[StreamItem, None]:
+        """Every event as a stream item (a draft for a post with a keyword), reconnecting
+        from the last ``time_us`` read; ends at an event of ``until_us`` or later."""
+        host = _jetstream_host(source.target) or DEFAULT_JETSTREAM_HOST
+        opts = parse_jetstream_options(source.options)
+        keywords = keywords_from_queries(source.queries)
+        if not keywords:
+            raise FetchError(
+                "no watch has a keyword to look for in the Jetstream: add a watch",
+                source=source.name,
+            )
+        wanted = keyword_filter(keywords)
+        base = (opts.base_url or f"wss://{host}") + SUBSCRIBE_PATH
+        last = _time_us(source.cursor)
+        reconnects = Reconnects(first_s=self._reconnect_s)
+        skipped = 0
+        while True:
+            params = {"wantedCollections": POST_COLLECTION}
+            if last is not None:
+                params["cursor"] = str(last)
+            url = f"{base}?{urlencode(params)}"
+            try:
+                async with await open_websocket(http, url, source=source.name) as ws:
+                    reconnects.opened()
+                    async for message in ws:
+                        try:
+                            time_us, draft = parse_jetstream_event(
+                                json.loads(message), source_name=source.name
+                            )
+                        except (ValueError, ParseError) as exc:
+                            skipped += 1
+                            logger.warning(
+                                "bluesky %s: skipped a malformed Jetstream message (%d so far): %s",
+                                source.name,
+                                skipped,
+                                exc,
+                            )
+                            continue
+                        reconnects.received()
+                        if last is not None and time_us < last:
+                            continue  # replayed from before the cursor
+                        last = time_us
+                        if draft is not None and not wanted(f"{draft.text}"):
+                            draft = None
+                        yield StreamItem(draft, {"time_us": time_us})
+                        if until_us is not None and time_us >= until_us:
+                            return
+                raise FetchError(f"the Jetstream {host} closed the connection", source=source.name)
+            except ConnectionClosed as exc:
+                error = FetchError(f"the Jetstream {host} dropped: {exc}", source=source.name)
+                if until_us is not None:
+                    raise error from exc
+                await reconnects.after(error, what=f"bluesky {source.name}")
+            except FetchError as exc:
+                if until_us is not None:
+                    raise
+                await reconnects.after(exc, what=f"bluesky {source.name}")
 
     async def _search(
         self, session: _Session, opts: BlueskyOptions, keyword: str, last: datetime, name: str
@@ -309,6 +546,10 @@ class _Session:
             raise ParseError("Bluesky createSession answered without an accessJwt", url=url)
         self._tokens[self._key] = token
         return token
+
+
+def _time_us(cursor: Mapping[str, Any]) -> int | None:
+    return as_int(cursor.get("time_us"))
 
 
 def _xrpc_error(response: HttpResponse) -> tuple[str, str]:
