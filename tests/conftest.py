@@ -49,6 +49,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("FLOCON_") and key not in ("FLOCON_TEST_POSTGRES_URL",):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    # The n-gram profile by default (milliseconds); tests of the accurate profile ask for it.
+    monkeypatch.setenv("FLOCON_SENTIMENT_PROFILE", "fast")
     monkeypatch.chdir(tmp_path)
 
 

@@ -8,6 +8,7 @@ directory. Entry points build one :class:`Settings` and pass it along.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -69,6 +70,26 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(
         default=16, ge=1, le=256, description="Sources fetched at the same time by one process."
     )
+    sentiment_profile: Literal["fast", "accurate"] = Field(
+        default="accurate",
+        description="Sentiment model for workspaces that did not choose one: 'accurate' "
+        "(sentence embeddings, tens of texts/s per core) or 'fast' (n-grams, thousands/s).",
+    )
+    languages: str = Field(
+        default="",
+        description="Comma-separated ISO 639-1 codes the language detector chooses from; "
+        "empty: its 30 default languages (docs/analysis.md).",
+    )
+    model_dir: Path | None = Field(
+        default=None,
+        description="Where workspace models retrained with corrections are written; "
+        "default: the 'models' folder of the data directory.",
+    )
+    analyze_on_ingest: bool = Field(
+        default=True,
+        description="Analyse matched mentions (language, sentiment, needs-answer) as they are "
+        "stored. Off: only the language is missing too; `flocon reanalyze` fills them later.",
+    )
     source_down_after_s: int = Field(
         default=3600, ge=60, description="A source failing for this long is reported as down."
     )
@@ -89,6 +110,15 @@ class Settings(BaseSettings):
                 f"(got {redact_url(value)!r})"
             )
         return value
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        """The detector's candidate languages (empty: its defaults)."""
+        return tuple(c.strip().lower() for c in self.languages.split(",") if c.strip())
+
+    @property
+    def models_path(self) -> Path:
+        return self.model_dir or default_data_dir() / "models"
 
     @property
     def is_sqlite(self) -> bool:

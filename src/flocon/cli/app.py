@@ -13,6 +13,7 @@ from typer import _click
 from typer.core import TyperGroup
 
 from flocon import __version__
+from flocon.cli import analysis as analysis_cli
 from flocon.cli import query as query_cli
 from flocon.cli import quickstart as quickstart_cli
 from flocon.cli import source as source_cli
@@ -71,6 +72,11 @@ app.add_typer(workspace_cli.app, name="workspace")
 app.add_typer(watch_cli.app, name="watch")
 app.add_typer(query_cli.app, name="query")
 app.add_typer(source_cli.app, name="source")
+app.add_typer(analysis_cli.eval_app, name="eval")
+app.add_typer(analysis_cli.train_app, name="train")
+app.command("analyze")(analysis_cli.analyze)
+app.command("reanalyze")(analysis_cli.reanalyze)
+app.command("correct")(analysis_cli.correct)
 
 
 def _version(value: bool) -> None:
@@ -170,6 +176,7 @@ def import_(
             source=default_source,
             batch_size=settings.import_batch_size,
             progress=lambda done: progress.update(task, completed=done),
+            settings=settings,
         )
     counts = report.counts
     if json_:
@@ -217,22 +224,32 @@ def _mention_dict(m: Mention) -> dict[str, Any]:
         "replies": m.replies,
         "duplicate_of": m.duplicate_of,
         "watches": list(m.watches),
+        "sentiment": m.sentiment,
+        "sentiment_score": None if m.sentiment_score is None else round(m.sentiment_score, 4),
+        "needs_answer": m.needs_answer,
     }
 
 
 def print_mentions(items: list[Mention]) -> None:
-    table = Table("date (UTC)", "source", "author", "watches", "text", show_lines=False)
+    table = Table(
+        "id", "date (UTC)", "source", "author", "watches", "sentiment", "text", show_lines=False
+    )
     for m in items:
         when = m.published_at or m.collected_at
         author = m.author_handle or m.author_name or ""
         text = (m.title + " — " if m.title else "") + m.text
         if m.duplicate_of is not None:
             text = f"(duplicate of #{m.duplicate_of}) {text}"
+        feeling = m.sentiment or ""
+        if m.needs_answer:
+            feeling += " ↩"
         table.add_row(
+            str(m.id),
             when.strftime("%Y-%m-%d %H:%M"),
             safe(m.source_name if m.source_kind == "import" else m.source_kind),
             safe(one_line(author, 20)),
             safe(", ".join(m.watches)),
+            feeling,
             safe(one_line(text, 100)),
         )
     out.print(table)
@@ -258,11 +275,23 @@ def mentions(
     no_duplicates: Annotated[
         bool, typer.Option("--no-duplicates", help="Hide items marked as duplicates.")
     ] = False,
+    sentiment: Annotated[
+        str | None,
+        typer.Option("--sentiment", help="Only this sentiment: negative, neutral or positive."),
+    ] = None,
+    needs_answer: Annotated[
+        bool | None,
+        typer.Option(
+            "--needs-answer/--no-needs-answer", help="Only mentions that need (or not) an answer."
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List stored mentions, newest first."""
+    """List stored mentions, newest first (↩: needs an answer)."""
+    if sentiment is not None and sentiment not in ("negative", "neutral", "positive"):
+        fail("--sentiment must be negative, neutral or positive", 2)
     settings = load_settings(database_url)
     with opened(database_url) as engine:
         items = mentions_svc.list_mentions(
@@ -276,6 +305,8 @@ def mentions(
             limit=limit,
             include_unmatched=all_,
             include_duplicates=not no_duplicates,
+            sentiment=sentiment,
+            needs_answer=needs_answer,
         )
     if json_:
         print_json([_mention_dict(m) for m in items])

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flocon.cli.common import DatabaseOpt, opened, out, safe
+from flocon.cli.common import DatabaseOpt, load_settings, opened, out, safe
 from flocon.domain.models import WatchKind
 from flocon.errors import AlreadyExists
 from flocon.services import importing
@@ -37,6 +37,7 @@ def quickstart(
     """Create three watches, import 260 public tweets of 2011 and list what matched."""
     from flocon.cli.app import print_mentions
 
+    settings = load_settings(database_url)
     with opened(database_url) as engine:
         try:
             workspaces_svc.add_workspace(engine, workspace)
@@ -58,7 +59,9 @@ def quickstart(
                 out.print(f"watch {name!r} already exists")
         sample = resources.files("flocon.samples").joinpath(SAMPLE)
         with resources.as_file(sample) as path:
-            report = importing.import_file(engine, workspace, Path(path), fmt="jsonl")
+            report = importing.import_file(
+                engine, workspace, Path(path), fmt="jsonl", settings=settings
+            )
         c = report.counts
         out.print(
             f"\nimported {SAMPLE}: new {c.new}, duplicate {c.duplicate}, "
@@ -71,5 +74,6 @@ def quickstart(
             print_mentions(items)
     out.print(
         f'\nNext: `flocon mentions -w {workspace} --search "battery"`, '
+        f"`flocon mentions -w {workspace} --sentiment negative --needs-answer`, "
         f"`flocon watch list -w {workspace}`, docs/queries.md"
     )

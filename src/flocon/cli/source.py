@@ -382,6 +382,7 @@ def fetch(
                     source_ids=source or None,
                     concurrency=settings.fetch_concurrency,
                     on_done=show,
+                    settings=settings,
                 )
 
         if once or source:
@@ -403,7 +404,13 @@ def fetch(
                                 if sid not in streams or streams[sid].done():
                                     streams[sid] = asyncio.create_task(
                                         fetching.run_stream(
-                                            engine, box, http, sid, stop=stop, on_batch=show_batch
+                                            engine,
+                                            box,
+                                            http,
+                                            sid,
+                                            stop=stop,
+                                            on_batch=show_batch,
+                                            settings=settings,
                                         )
                                     )
                             running = {sid for sid, task in streams.items() if not task.done()}
@@ -415,6 +422,7 @@ def fetch(
                                     concurrency=settings.fetch_concurrency,
                                     on_done=show,
                                     skip_ids=running,
+                                    settings=settings,
                                 ),
                                 stop,
                             )

@@ -38,10 +38,36 @@ def list_(database_url: DatabaseOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         print_json(items)
         return
-    table = Table("name", "created")
+    table = Table("name", "created", "sentiment profile")
     for ws in items:
-        table.add_row(safe(ws.name), ws.created_at.strftime("%Y-%m-%d %H:%M UTC"))
+        table.add_row(
+            safe(ws.name),
+            ws.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            ws.sentiment_profile or "(install default)",
+        )
     out.print(table)
+
+
+@app.command("set-profile")
+def set_profile(
+    name: Annotated[str, typer.Argument(help="Workspace.")],
+    profile: Annotated[
+        str,
+        typer.Argument(help="fast, accurate, or default (follow FLOCON_SENTIMENT_PROFILE)."),
+    ],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Choose the workspace's sentiment model: fast (n-grams) or accurate (embeddings).
+
+    Mentions stored from now on use it; `flocon reanalyze` applies it to stored ones.
+    """
+    from flocon.services import analysis
+
+    if profile not in ("fast", "accurate", "default"):
+        fail(f"profile must be fast, accurate or default, not {profile!r}", 2)
+    with opened(database_url) as engine:
+        analysis.set_profile(engine, name, None if profile == "default" else profile)
+    out.print(f"workspace {safe(name)!r}: sentiment profile {profile}")
 
 
 @app.command("remove")

@@ -73,6 +73,8 @@ class Workspace:
     id: int
     name: str
     created_at: datetime
+    #: "fast" or "accurate"; None follows the install's FLOCON_SENTIMENT_PROFILE.
+    sentiment_profile: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,9 @@ class Mention:
     replies: int | None
     duplicate_of: int | None
     watches: tuple[str, ...]
+    sentiment: str | None = None
+    sentiment_score: float | None = None
+    needs_answer: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from flocon.connectors.base import FetchResult, SourceSpec, StreamingConnector, supports_streaming
 from flocon.connectors.http import HttpClient
@@ -24,8 +24,10 @@ from flocon.connectors.registry import get_connector
 from flocon.credentials import CredentialBox
 from flocon.domain.models import Draft, Source
 from flocon.errors import ConnectorError, FloconError, RateLimited
-from flocon.services.ingest import IngestCounts, Ingestor
+from flocon.services.analysis import ingest_analyzer
+from flocon.services.ingest import IngestCounts, Ingestor, Prepared
 from flocon.services.matching import WatchMatcher
+from flocon.settings import Settings
 from flocon.storage.engine import read, write
 from flocon.storage.queries import sources as q
 from flocon.storage.queries import watches as wq
@@ -97,6 +99,14 @@ def _load(
     return specs
 
 
+def _ingestor(conn: Connection, ws_id: int, settings: Settings | None) -> Ingestor:
+    """The workspace's ingestor; with ``settings``, it analyses what it stores."""
+    matcher = WatchMatcher(wq.list_all(conn, ws_id))
+    if settings is None:
+        return Ingestor(ws_id, matcher)
+    return Ingestor(ws_id, matcher, analyzer=ingest_analyzer(settings, wsq.get_by_id(conn, ws_id)))
+
+
 def _store_success(
     engine: Engine,
     ingestors: dict[int, Ingestor],
@@ -104,10 +114,11 @@ def _store_success(
     source: Source,
     result: FetchResult,
     now: datetime,
+    prepared: Prepared | None = None,
 ) -> IngestCounts:
     drafts = [_as_source(d, source) for d in result.drafts]
     with write(engine) as conn:
-        counts = ingestors[ws_id].ingest_batch(conn, drafts) if drafts else IngestCounts()
+        counts = ingestors[ws_id].ingest_batch(conn, drafts, prepared) if drafts else IngestCounts()
         q.update_fields(
             conn,
             source.id,
@@ -162,6 +173,7 @@ async def run_cycle(
     concurrency: int = 16,
     on_done: Callable[[SourceOutcome], None] | None = None,
     skip_ids: Collection[int] = frozenset(),
+    settings: Settings | None = None,
 ) -> CycleReport:
     """Fetch the due sources (or the given ones, due or not) once, except ``skip_ids``
     (the sources that :func:`run_stream` follows meanwhile)."""
@@ -181,7 +193,7 @@ async def run_cycle(
     with read(engine) as conn:
         for ws_id, _, _ in specs:
             if ws_id not in ingestors:
-                ingestors[ws_id] = Ingestor(ws_id, WatchMatcher(wq.list_all(conn, ws_id)))
+                ingestors[ws_id] = _ingestor(conn, ws_id, settings)
     semaphore = asyncio.Semaphore(concurrency)
     report = CycleReport()
 
@@ -201,8 +213,13 @@ async def run_cycle(
                 outcome.ok = True
                 outcome.fetched = len(result.drafts)
                 outcome.not_modified = result.not_modified
+                # Analysis (CPU-bound, seconds with the accurate profile) runs in a thread,
+                # before the write transaction.
+                prepared = await asyncio.to_thread(
+                    ingestors[ws_id].prepare, [_as_source(d, source) for d in result.drafts]
+                )
                 outcome.counts = _store_success(
-                    engine, ingestors, ws_id, source, result, datetime.now(UTC)
+                    engine, ingestors, ws_id, source, result, datetime.now(UTC), prepared
                 )
         report.outcomes.append(outcome)
         if on_done is not None:
@@ -258,13 +275,18 @@ def _streaming(connector: object) -> StreamingConnector:
 
 
 def _store_batch(
-    engine: Engine, ingestor: Ingestor, source: Source, result: FetchResult, now: datetime
+    engine: Engine,
+    ingestor: Ingestor,
+    source: Source,
+    result: FetchResult,
+    now: datetime,
+    prepared: Prepared | None = None,
 ) -> IngestCounts:
     """A stream batch: drafts and cursor in one transaction, the source healthy and not due
     for polling while the stream runs."""
     drafts = [_as_source(d, source) for d in result.drafts]
     with write(engine) as conn:
-        counts = ingestor.ingest_batch(conn, drafts) if drafts else IngestCounts()
+        counts = ingestor.ingest_batch(conn, drafts, prepared) if drafts else IngestCounts()
         q.update_fields(
             conn,
             source.id,
@@ -324,6 +346,7 @@ async def run_stream(
     batch_seconds: float = 5.0,
     batch_items: int = 200,
     on_batch: Callable[[SourceOutcome], None] | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """Follow a streamed source until ``stop`` is set, storing each batch with its cursor.
 
@@ -339,7 +362,7 @@ async def run_stream(
             with read(engine) as conn:
                 ws_id = q.workspace_of(conn, source_id)
                 source = q.get(conn, ws_id, str(source_id))
-                ingestor = Ingestor(ws_id, WatchMatcher(wq.list_all(conn, ws_id)))
+                ingestor = _ingestor(conn, ws_id, settings)
         except FloconError:
             logger.info("source %s is gone: its stream stops", source_id)
             return
@@ -418,7 +441,10 @@ async def _consume(
     stream = connector.stream(spec, http, max_seconds=batch_seconds, max_items=batch_items)
     async with contextlib.aclosing(stream):
         async for result in stream:
-            counts = _store_batch(engine, ingestor, source, result, datetime.now(UTC))
+            prepared = await asyncio.to_thread(
+                ingestor.prepare, [_as_source(d, source) for d in result.drafts]
+            )
+            counts = _store_batch(engine, ingestor, source, result, datetime.now(UTC), prepared)
             if on_batch is not None:
                 on_batch(
                     SourceOutcome(

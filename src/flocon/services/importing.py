@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from flocon.connectors.fileimport import ParsedLine, RejectedLine, read_records
 from flocon.domain.models import Draft
+from flocon.services.analysis import ingest_analyzer
 from flocon.services.ingest import IngestCounts, Ingestor
 from flocon.services.matching import WatchMatcher
+from flocon.settings import Settings
 from flocon.storage.engine import read, write
 from flocon.storage.queries import mentions as mq
 from flocon.storage.queries import watches as wq
@@ -47,11 +49,17 @@ def import_stream(
     default_source: tuple[str, str] = ("import", "import"),
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    settings: Settings | None = None,
 ) -> ImportReport:
-    """Read records from ``stream`` and ingest them; ``progress`` gets the bytes read so far."""
+    """Read records from ``stream`` and ingest them; ``progress`` gets the bytes read so far.
+
+    With ``settings``, matched items are analysed as they are stored (see
+    ``settings.analyze_on_ingest``).
+    """
     with read(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
-    ingestor = Ingestor(ws.id, load_matcher(engine, ws.id))
+    analyzer = ingest_analyzer(settings, ws) if settings is not None else None
+    ingestor = Ingestor(ws.id, load_matcher(engine, ws.id), analyzer=analyzer)
     report = ImportReport()
     batch: list[tuple[int, Draft]] = []
     batches = 0
@@ -89,6 +97,7 @@ def import_file(
     source: tuple[str, str] | None = None,
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    settings: Settings | None = None,
 ) -> ImportReport:
     """Import a file; items without a source get ``("import", file name)``."""
     with path.open("rb") as stream:
@@ -101,6 +110,7 @@ def import_file(
             default_source=source or ("import", path.name),
             batch_size=batch_size,
             progress=progress,
+            settings=settings,
         )
 
 
@@ -115,10 +125,11 @@ def _flush(
     engine: Engine, ingestor: Ingestor, batch: list[tuple[int, Draft]], report: ImportReport
 ) -> None:
     drafts = [d for _, d in batch]
+    prepared = ingestor.prepare(drafts)  # outside the transaction: it can take seconds
     for attempt in (1, 2):
         try:
             with write(engine) as conn:
-                counts = ingestor.ingest_batch(conn, drafts)
+                counts = ingestor.ingest_batch(conn, drafts, prepared)
             break
         except IntegrityError:
             # Another writer stored some of these items meanwhile: the retry skips them.

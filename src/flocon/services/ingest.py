@@ -14,9 +14,9 @@ Dedup rules (documented in docs/import.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -27,6 +27,9 @@ from flocon.domain.search import fts_config, search_text
 from flocon.services.matching import WatchMatcher
 from flocon.storage.queries import mentions as q
 from flocon.storage.queries import watches as wq
+
+if TYPE_CHECKING:
+    from flocon.analysis.analyzer import Analysis, Analyzer
 
 
 @dataclass
@@ -64,6 +67,8 @@ class _Item:
     duplicate_reason: str | None = None
     watch_ids: list[int] = field(default_factory=list)
     mention_id: int = 0
+    analysis: Analysis | None = None
+    lang_detected: bool = False
 
 
 def match_input(draft: Draft, *, text: str, title: str | None, url: str | None) -> MatchInput:
@@ -82,21 +87,87 @@ def match_input(draft: Draft, *, text: str, title: str | None, url: str | None) 
     )
 
 
-class Ingestor:
-    """Ingests batches for one workspace; caches source ids between batches."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What :meth:`Ingestor.prepare` found for a batch, one entry per draft.
 
-    def __init__(self, workspace_id: int, matcher: WatchMatcher) -> None:
+    ``languages`` holds the detected language of drafts that had none (``None``
+    where none could be told); ``analyses`` the analysis of drafts that match a
+    watch (``None`` for the others: an unmatched item is stored, not analysed).
+    """
+
+    languages: list[str | None]
+    analyses: list[Analysis | None]
+    model: str = ""
+
+
+class Ingestor:
+    """Ingests batches for one workspace; caches source ids between batches.
+
+    With an ``analyzer``, call :meth:`prepare` on a batch *before* opening the
+    write transaction (analysis can take seconds; the database stays free
+    meanwhile), then pass its result to :meth:`ingest_batch`.
+    """
+
+    def __init__(
+        self, workspace_id: int, matcher: WatchMatcher, *, analyzer: Analyzer | None = None
+    ) -> None:
         self.workspace_id = workspace_id
         self.matcher = matcher
+        self.analyzer = analyzer
         self._sources: dict[tuple[str, str], int] = {}
+        self._model = ""
 
-    def ingest_batch(self, conn: Connection, drafts: Sequence[Draft]) -> IngestCounts:
+    def prepare(self, drafts: Sequence[Draft]) -> Prepared | None:
+        """Detect languages and analyse the drafts that match a watch (no database access)."""
+        if self.analyzer is None or not drafts:
+            return None
+        from flocon.analysis.language import UNDETERMINED
+
+        texts = [normalize_text(d.text) for d in drafts]
+        detected = self.analyzer.language.run(texts, [d.lang for d in drafts])
+        languages: list[str | None] = [
+            None if d.lang or lang == UNDETERMINED else lang
+            for d, lang in zip(drafts, detected, strict=True)
+        ]
+        relevant = []
+        for index, (draft, text) in enumerate(zip(drafts, texts, strict=True)):
+            if not text:
+                continue
+            lang = draft.lang or languages[index]
+            title = normalize_text(draft.title) if draft.title else None
+            url = draft.url.strip() if draft.url else None
+            probe = replace(draft, lang=lang) if lang != draft.lang else draft
+            if self.matcher.match(match_input(probe, text=text, title=title, url=url)):
+                relevant.append(index)
+        analyses: list[Analysis | None] = [None] * len(drafts)
+        found = self.analyzer.analyze(
+            [texts[i] for i in relevant], languages=[detected[i] for i in relevant]
+        )
+        for index, analysis in zip(relevant, found, strict=True):
+            analyses[index] = analysis
+        return Prepared(languages=languages, analyses=analyses, model=self.analyzer.model_name)
+
+    def ingest_batch(
+        self, conn: Connection, drafts: Sequence[Draft], prepared: Prepared | None = None
+    ) -> IngestCounts:
         """Store a batch inside the caller's write transaction.
 
-        Rejections carry the draft's index in ``drafts``.
+        Rejections carry the draft's index in ``drafts``. ``prepared`` comes from
+        :meth:`prepare` on the same drafts.
         """
         counts = IngestCounts()
+        if prepared is not None:
+            drafts = [
+                replace(d, lang=lang) if lang else d
+                for d, lang in zip(drafts, prepared.languages, strict=True)
+            ]
         items = self._normalise(drafts, counts)
+        if prepared is not None:
+            self._model = prepared.model
+            for item in items:
+                item.analysis = prepared.analyses[item.index]
+                item.lang_detected = prepared.languages[item.index] is not None
         items = self._skip_stored(conn, items, counts)
         self._mark_url_duplicates(conn, items)
         self._mark_near_duplicates(conn, items)
@@ -324,6 +395,8 @@ class Ingestor:
             else None,
             "search_text": search_text(item.title, item.text),
             "fts_config": fts_config(draft.lang),
+            "lang_detected": item.lang_detected,
+            **_analysis_columns(item.analysis, now, self._model),
         }
 
     def _adopt_orphans(self, conn: Connection, items: list[_Item]) -> None:
@@ -333,6 +406,31 @@ class Ingestor:
             by_source.setdefault(item.source_id, {})[item.external_id] = item.mention_id
         for source, new_ids in by_source.items():
             q.adopt_children(conn, source, new_ids)
+
+
+_ANALYSIS_COLUMNS = (
+    "sentiment",
+    "sentiment_score",
+    "sentiment_confidence",
+    "needs_answer",
+    "needs_answer_score",
+    "analyzed_at",
+    "analysis_model",
+)
+
+
+def _analysis_columns(analysis: Analysis | None, now: datetime, model: str) -> dict[str, Any]:
+    if analysis is None:
+        return dict.fromkeys(_ANALYSIS_COLUMNS)
+    return {
+        "sentiment": analysis.sentiment,
+        "sentiment_score": analysis.sentiment_score,
+        "sentiment_confidence": analysis.sentiment_confidence,
+        "needs_answer": analysis.needs_answer,
+        "needs_answer_score": analysis.needs_answer_score,
+        "analyzed_at": now,
+        "analysis_model": model,
+    }
 
 
 def _author_key(item: _Item) -> str | None:

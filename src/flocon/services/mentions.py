@@ -26,6 +26,8 @@ def list_mentions(
     limit: int = 50,
     include_unmatched: bool = False,
     include_duplicates: bool = True,
+    sentiment: str | None = None,
+    needs_answer: bool | None = None,
 ) -> list[Mention]:
     """Mentions newest first. Without ``watch``, only items that matched some watch,
     unless ``include_unmatched``."""
@@ -42,5 +44,7 @@ def list_mentions(
             include_unmatched=include_unmatched,
             include_duplicates=include_duplicates,
             limit=limit,
+            sentiment=sentiment,
+            needs_answer=needs_answer,
         )
         return q.list_mentions(conn, flt, search_terms(search) if search else [])

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -64,6 +65,8 @@ workspaces = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # "fast" or "accurate"; NULL follows the FLOCON_SENTIMENT_PROFILE setting.
+    Column("sentiment_profile", String(20), nullable=True),
 )
 
 watches = Table(
@@ -165,11 +168,38 @@ mentions = Table(
     # Title and text folded (case and accents) for full-text search.
     Column("search_text", Text, nullable=False, default=""),
     Column("fts_config", String(20), nullable=False, default="simple"),
+    # Analysis (flocon.analysis): NULL until analysed. lang_detected: lang came from the detector.
+    Column("sentiment", String(10), nullable=True),
+    Column("sentiment_score", Float, nullable=True),
+    Column("sentiment_confidence", Float, nullable=True),
+    Column("needs_answer", Boolean, nullable=True),
+    Column("needs_answer_score", Float, nullable=True),
+    Column("lang_detected", Boolean, nullable=False, server_default=false()),
+    Column("analyzed_at", UTCDateTime, nullable=True),
+    Column("analysis_model", String(100), nullable=True),
     UniqueConstraint("source_id", "external_id"),
     Index("ix_mentions_workspace_occurred", "workspace_id", "occurred_at"),
     Index("ix_mentions_workspace_canonical_url", "workspace_id", "canonical_url"),
     Index("ix_mentions_parent_external", "source_id", "parent_external_id"),
     Index("ix_mentions_source_collected", "source_id", "collected_at"),
+    Index("ix_mentions_workspace_analyzed", "workspace_id", "analyzed_at"),
+)
+
+#: A person's verdict on a mention's sentiment; retraining reads them (one per mention).
+sentiment_corrections = Table(
+    "sentiment_corrections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(10), nullable=False),
+    Column("previous", String(10), nullable=True),
+    Column("corrected_by", String(200), nullable=True),
+    Column("corrected_at", UTCDateTime, nullable=False),
+    UniqueConstraint("mention_id"),
+    Index("ix_sentiment_corrections_workspace", "workspace_id"),
 )
 
 mention_watches = Table(
@@ -192,4 +222,35 @@ mention_bands = Table(
     Column("key", BigInteger, nullable=False),
     Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False),
     Index("ix_mention_bands_lookup", "workspace_id", "key"),
+)
+
+#: Influence of each author over a scope (a watch, or the whole workspace when
+#: watch_id is NULL), replaced at each computation; ``inputs`` is the JSON of every
+#: input and the formula (flocon.analysis.influence), shown by ``flocon authors --explain``.
+author_scores = Table(
+    "author_scores",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("watch_id", Integer, ForeignKey("watches.id", ondelete="CASCADE"), nullable=True),
+    Column("author_id", Integer, ForeignKey("authors.id", ondelete="CASCADE"), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("pagerank", Float, nullable=False),
+    Column("lift", Float, nullable=False),
+    Column("followers", BigInteger, nullable=True),
+    Column("mentions", Integer, nullable=False),
+    Column("engagement", BigInteger, nullable=False),
+    Column("replies_received", Integer, nullable=False),
+    Column("mentioned_by", Integer, nullable=False),
+    Column("shared_by", Integer, nullable=False),
+    Column("stance", String(10), nullable=False),
+    Column("sentiment_mean", Float, nullable=True),
+    # The scope's start (--since); NULL: all stored mentions.
+    Column("since", UTCDateTime, nullable=True),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Index("ix_author_scores_scope", "workspace_id", "watch_id", "score"),
+    Index("ix_author_scores_author", "author_id"),
 )

@@ -309,6 +309,8 @@ class MentionFilter:
     include_unmatched: bool = False
     include_duplicates: bool = True
     limit: int = 50
+    sentiment: str | None = None
+    needs_answer: bool | None = None
 
 
 def _search_condition(conn: Connection, folded_terms: Sequence[str]) -> Any:
@@ -359,6 +361,10 @@ def list_mentions(
         stmt = stmt.where(mentions.c.lang == flt.lang)
     if not flt.include_duplicates:
         stmt = stmt.where(mentions.c.duplicate_of.is_(None))
+    if flt.sentiment:
+        stmt = stmt.where(mentions.c.sentiment == flt.sentiment)
+    if flt.needs_answer is not None:
+        stmt = stmt.where(mentions.c.needs_answer.is_(flt.needs_answer))
     if folded_terms:
         stmt = stmt.where(_search_condition(conn, folded_terms))
     stmt = stmt.order_by(mentions.c.occurred_at.desc(), mentions.c.id.desc()).limit(flt.limit)
@@ -386,6 +392,9 @@ def list_mentions(
             replies=r.replies,
             duplicate_of=r.duplicate_of,
             watches=tuple(names.get(r.id, ())),
+            sentiment=r.sentiment,
+            sentiment_score=r.sentiment_score,
+            needs_answer=r.needs_answer,
         )
         for r in rows
     ]

@@ -1,0 +1,264 @@
+"""Training the shipped models from public data: ``flocon train sentiment|needs-answer``.
+
+Anyone can retrain what flocon ships: the data folder is an argument
+(``../shared/datasets`` in this repository's layout), the recipe is here, and the
+model file records what it was trained on and its validation scores.
+
+Sentiment (both profiles) learns from the UMSAB training tweets of all eight
+languages (``xlm-t-umsab/all/train``); the regularisation strength is chosen on the
+French and English validation splits, which are also the scores stored in the
+model file. Test splits are never read here. A workspace's corrections, when given,
+are added with a higher weight.
+
+Needs-answer learns "is this a complaint" from ``complaints-twitter`` (3,449
+tweets to brands); with no official split, its figure is a 10-fold
+cross-validated macro-F1 (the protocol of the paper it is compared with), and the
+decision threshold is chosen inside the training folds only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from flocon.analysis.datasets import LABELS, DatasetError, Example, read_split
+from flocon.analysis.features import E5Embeddings, HashedNgrams
+from flocon.analysis.linear import LinearModel, fit
+from flocon.analysis.metrics import macro_f1
+
+__all__ = [
+    "NEEDS_ANSWER_SET",
+    "SENTIMENT_SET",
+    "TrainReport",
+    "embed_cached",
+    "train_needs_answer",
+    "train_sentiment",
+]
+
+SENTIMENT_SET: Final = "xlm-t-umsab"
+NEEDS_ANSWER_SET: Final = "complaints-twitter"
+VALIDATION_LANGUAGES: Final = {"french": "fr", "english": "en"}
+UMSAB_LANGUAGES: Final = {
+    "arabic": "ar",
+    "english": "en",
+    "french": "fr",
+    "german": "de",
+    "hindi": "hi",
+    "italian": "it",
+    "portuguese": "pt",
+    "spanish": "es",
+}
+FAST_FEATURES: Final = HashedNgrams(char=(2, 5), word=(1, 2), bits=20)
+C_GRID: Final = {"fast": (1.0, 3.0, 10.0), "accurate": (0.3, 1.0, 3.0, 10.0)}
+CORRECTION_WEIGHT: Final = 3.0
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrainReport:
+    path: Path
+    scores: dict[str, float] = field(default_factory=dict)
+    chosen: dict[str, Any] = field(default_factory=dict)
+    examples: int = 0
+
+
+def _set_folder(data_dir: Path, name: str) -> Path:
+    folder = data_dir / name
+    if not folder.is_dir():
+        raise DatasetError(
+            f"{data_dir}: no {name}/ folder here (give the folder that holds the public data sets, "
+            "for example ../shared/datasets)"
+        )
+    return folder
+
+
+def embed_cached(texts: Sequence[str], cache_dir: Path | None, progress: Progress | None) -> Any:
+    """E5 embeddings of ``texts``, cached on disk by the hash of the whole list."""
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()[:32]
+    path = cache_dir / f"e5-small-{digest}.npy" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        return np.load(path, allow_pickle=False)
+    extractor = E5Embeddings()
+    parts = []
+    step = 512
+    for start in range(0, len(texts), step):
+        parts.append(extractor.transform(texts[start : start + step]))
+        if progress is not None:
+            progress(f"embedded {min(start + step, len(texts))}/{len(texts)} texts")
+    out = np.concatenate(parts) if parts else np.zeros((0, extractor.width), dtype=np.float32)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, out, allow_pickle=False)
+    return out
+
+
+def _features(
+    profile: str, texts: Sequence[str], cache_dir: Path | None, progress: Progress | None
+) -> Any:
+    if profile == "fast":
+        return FAST_FEATURES.transform(texts)
+    return embed_cached(texts, cache_dir, progress)
+
+
+def _feature_meta(profile: str) -> dict[str, Any]:
+    return FAST_FEATURES.meta() if profile == "fast" else E5Embeddings().meta()
+
+
+def train_sentiment(
+    data_dir: Path,
+    *,
+    profile: str,
+    out: Path,
+    corrections: Sequence[Example] = (),
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> TrainReport:
+    """Train a sentiment model for ``profile`` and write it to ``out``."""
+    folder = _set_folder(data_dir, SENTIMENT_SET)
+    train = read_split(folder / "all", "train")
+    vals = {code: read_split(folder / lang, "val") for lang, code in VALIDATION_LANGUAGES.items()}
+    texts = [e.text for e in train] + [e.text for e in corrections]
+    labels = [e.label for e in train] + [e.label for e in corrections]
+    weights = np.array([1.0] * len(train) + [CORRECTION_WEIGHT] * len(corrections))
+    if progress is not None:
+        progress(
+            f"{len(train)} training tweets, {len(corrections)} corrections; extracting features"
+        )
+    x = _features(profile, texts, cache_dir, progress)
+    x_val = {
+        code: _features(profile, [e.text for e in v], cache_dir, progress)
+        for code, v in vals.items()
+    }
+    best: tuple[float, float, LinearModel | None, dict[str, float]] = (-1.0, 0.0, None, {})
+    for c in C_GRID[profile]:
+        model = fit(
+            x,
+            labels,
+            classes=LABELS,
+            features=_feature_meta(profile),
+            c=c,
+            sample_weight=weights,
+        )
+        scores = {}
+        for code, v in vals.items():
+            predicted = [LABELS[i] for i in model.probabilities(x_val[code]).argmax(axis=1)]
+            scores[f"val_macro_f1_{code}"] = macro_f1([e.label for e in v], predicted, LABELS)
+        mean = float(np.mean(list(scores.values())))
+        if progress is not None:
+            progress(f"C={c}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        if mean > best[0]:
+            best = (mean, c, model, scores)
+    _, c, chosen, scores = best
+    assert chosen is not None
+    model = chosen
+    meta = {
+        "name": f"sentiment-{profile}",
+        "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "data": f"{SENTIMENT_SET}/all/train ({len(train)} tweets, 8 languages)",
+        "corrections": len(corrections),
+        "C": c,
+        **scores,
+    }
+    final = LinearModel(
+        classes=model.classes,
+        weights=model.weights,
+        bias=model.bias,
+        features=model.features,
+        meta=meta,
+    )
+    final.save(out)
+    return TrainReport(path=out, scores=scores, chosen={"C": c}, examples=len(texts))
+
+
+NEEDS_FEATURES: Final = HashedNgrams(char=(2, 5), word=(1, 2), bits=18)
+
+
+def read_complaints(data_dir: Path) -> tuple[list[str], list[str], list[str]]:
+    """Texts, labels (``complaint``/``other``) and domains of ``complaints-twitter``."""
+    path = _set_folder(data_dir, NEEDS_ANSWER_SET) / "complaints-data.csv"
+    texts, labels, domains = [], [], []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for number, row in enumerate(csv.reader(fh), start=1):
+            if len(row) != 4:
+                raise DatasetError(f"{path}:{number}: expected 4 columns, found {len(row)}")
+            texts.append(row[1])
+            labels.append("complaint" if row[2].strip() == "1" else "other")
+            domains.append(row[3])
+    return texts, labels, domains
+
+
+def _best_threshold(probs: np.ndarray, labels: Sequence[str]) -> float:
+    best = (-1.0, 0.5)
+    for t in np.arange(0.2, 0.81, 0.05):
+        predicted = ["complaint" if p >= t else "other" for p in probs]
+        score = macro_f1(labels, predicted, ("complaint", "other"))
+        if score > best[0]:
+            best = (score, float(t))
+    return best[1]
+
+
+NEEDS_C: Final = {"fast": 3.0, "accurate": 1.0}
+
+
+def train_needs_answer(
+    data_dir: Path,
+    *,
+    out: Path,
+    profile: str = "fast",
+    folds: int = 10,
+    c: float | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> TrainReport:
+    """Train the complaint model of ``profile``; report its cross-validated macro-F1."""
+    from sklearn.model_selection import StratifiedKFold
+
+    texts, labels, _ = read_complaints(data_dir)
+    classes = ("other", "complaint")
+    c = NEEDS_C[profile] if c is None else c
+    if profile == "fast":
+        x = NEEDS_FEATURES.transform(texts)
+        feature_meta = NEEDS_FEATURES.meta()
+    else:
+        x = embed_cached(texts, cache_dir, progress)
+        feature_meta = E5Embeddings().meta()
+    y = np.array(labels)
+    predicted: list[str] = [""] * len(texts)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=2019)
+    for number, (train_idx, test_idx) in enumerate(splitter.split(texts, y), start=1):
+        inner = fit(x[train_idx], list(y[train_idx]), classes=classes, features=feature_meta, c=c)
+        train_probs = inner.probabilities(x[train_idx])[:, 1]
+        threshold = _best_threshold(train_probs, list(y[train_idx]))
+        for i, p in zip(test_idx, inner.probabilities(x[test_idx])[:, 1], strict=True):
+            predicted[i] = "complaint" if p >= threshold else "other"
+        if progress is not None:
+            progress(f"fold {number}/{folds}")
+    cv = macro_f1(labels, predicted, ("complaint", "other"))
+    model = fit(x, labels, classes=classes, features=feature_meta, c=c)
+    threshold = _best_threshold(model.probabilities(x)[:, 1], labels)
+    meta = {
+        "name": f"needs-answer-{profile}",
+        "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "data": f"{NEEDS_ANSWER_SET} ({len(texts)} tweets)",
+        "threshold": threshold,
+        "cv_macro_f1": cv,
+        "C": c,
+    }
+    LinearModel(
+        classes=model.classes,
+        weights=model.weights,
+        bias=model.bias,
+        features=model.features,
+        meta=meta,
+    ).save(out)
+    return TrainReport(
+        path=out, scores={"cv_macro_f1": cv}, chosen={"threshold": threshold}, examples=len(texts)
+    )

