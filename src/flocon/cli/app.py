@@ -17,6 +17,7 @@ from flocon.cli import analysis as analysis_cli
 from flocon.cli import query as query_cli
 from flocon.cli import quickstart as quickstart_cli
 from flocon.cli import source as source_cli
+from flocon.cli import topics as topics_cli
 from flocon.cli import watch as watch_cli
 from flocon.cli import workspace as workspace_cli
 from flocon.cli.common import (
@@ -77,6 +78,7 @@ app.add_typer(analysis_cli.train_app, name="train")
 app.command("analyze")(analysis_cli.analyze)
 app.command("reanalyze")(analysis_cli.reanalyze)
 app.command("correct")(analysis_cli.correct)
+app.command("topics")(topics_cli.topics)
 
 
 def _version(value: bool) -> None:
