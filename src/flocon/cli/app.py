@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from flocon import __version__
 from flocon.cli import analysis as analysis_cli
+from flocon.cli import influence as influence_cli
 from flocon.cli import query as query_cli
 from flocon.cli import quickstart as quickstart_cli
 from flocon.cli import source as source_cli
@@ -79,6 +80,7 @@ app.command("analyze")(analysis_cli.analyze)
 app.command("reanalyze")(analysis_cli.reanalyze)
 app.command("correct")(analysis_cli.correct)
 app.command("topics")(topics_cli.topics)
+app.command("authors")(influence_cli.authors)
 
 
 def _version(value: bool) -> None:
