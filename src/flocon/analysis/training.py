@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from typing import Any, Final
 import numpy as np
 
 from flocon.analysis.datasets import LABELS, DatasetError, Example, read_split
-from flocon.analysis.features import E5Embeddings, HashedNgrams
+from flocon.analysis.features import E5Embeddings, HashedNgrams, extractor_from_meta
 from flocon.analysis.linear import LinearModel, fit
 from flocon.analysis.metrics import macro_f1
 
@@ -70,6 +71,75 @@ class TrainReport:
     examples: int = 0
 
 
+def distillation_texts(data_dir: Path) -> list[str]:
+    """Unlabelled real texts the fast models learn the accurate models' answers on.
+
+    Customer-support tweets, complaints to brands, French reviews (AlloCiné *train*
+    only: its dev split is an evaluation set), McDonald's reviews, brands' own tweets and
+    crisis tweets; none of the sets used to report a figure. Fixed sample, fixed order.
+    """
+    import io
+    import random
+
+    def take(texts: list[str], cap: int) -> list[str]:
+        kept = [t for t in texts if t.strip()]
+        random.Random(1).shuffle(kept)
+        return kept[:cap]
+
+    needed = [
+        data_dir / "twcs-customer-support-sample" / "twcs.csv",
+        data_dir / NEEDS_ANSWER_SET / "complaints-data.csv",
+        data_dir / "allocine-tvseries-fr" / "fr" / "train.tsv",
+        data_dir / "dfe-mcdonalds-yelp" / "McDonalds-Yelp-Sentiment-DFE.csv",
+        data_dir / "dfe-corporate-messaging" / "Corporate-messaging-DFE.csv",
+    ]
+    for path in needed:
+        if not path.is_file():
+            raise DatasetError(
+                f"{path} is missing: distillation reads it (or train with --no-distill)"
+            )
+    out: list[str] = []
+    twcs = needed[0]
+    with twcs.open(encoding="utf-8", newline="") as fh:  # one row holds bare carriage returns
+        raw = fh.read().replace("\r\n", "\n").replace("\r", " ")
+    out += take([r["text"] for r in csv.DictReader(io.StringIO(raw))], 5000)
+    complaints, _, _ = read_complaints(data_dir)
+    out += take(complaints, 3449)
+    allocine = data_dir / "allocine-tvseries-fr" / "fr" / "train.tsv"
+    with allocine.open(encoding="utf-8") as fh:
+        out += take([line.rstrip("\n").partition("\t")[2] for line in fh], 1500)
+    yelp = data_dir / "dfe-mcdonalds-yelp" / "McDonalds-Yelp-Sentiment-DFE.csv"
+    with yelp.open(encoding="utf-8", newline="") as fh:
+        out += take([r["review"] for r in csv.DictReader(fh, delimiter="\t")], 1525)
+    corporate = data_dir / "dfe-corporate-messaging" / "Corporate-messaging-DFE.csv"
+    with corporate.open(encoding="cp1252", errors="replace", newline="") as fh:
+        out += take([r["text"] for r in csv.DictReader(fh)], 3200)
+    crisis: list[str] = []
+    for path in sorted(data_dir.glob("crisislex-t26/*/*-tweets_labeled.csv")):
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = csv.reader(fh)
+            next(rows)
+            crisis += [row[1] for row in rows]
+    out += take(crisis, 4000)
+    return out
+
+
+def _encoder_of(model: LinearModel) -> E5Embeddings:
+    encoder = extractor_from_meta(model.features)
+    if not isinstance(encoder, E5Embeddings):
+        raise ValueError("a teacher must be an accurate (embedding) model")
+    return encoder
+
+
+def teacher_labels(
+    teacher: LinearModel, x: Any, *, min_confidence: float
+) -> tuple[list[str], np.ndarray]:
+    """The teacher's labels and a mask of the confident ones."""
+    probs = teacher.probabilities(x)
+    labels = [teacher.classes[i] for i in probs.argmax(axis=1)]
+    return labels, probs.max(axis=1) >= min_confidence
+
+
 def _set_folder(data_dir: Path, name: str) -> Path:
     folder = data_dir / name
     if not folder.is_dir():
@@ -80,13 +150,24 @@ def _set_folder(data_dir: Path, name: str) -> Path:
     return folder
 
 
-def embed_cached(texts: Sequence[str], cache_dir: Path | None, progress: Progress | None) -> Any:
-    """E5 embeddings of ``texts``, cached on disk by the hash of the whole list."""
-    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()[:32]
+def embedding_key(texts: Sequence[str], extractor: E5Embeddings) -> str:
+    """Cache key of a list's embeddings: the encoder (with its patch) and every text."""
+    head = json.dumps(extractor.meta(), sort_keys=True)
+    return hashlib.sha256((head + "\x00" + "\x00".join(texts)).encode("utf-8")).hexdigest()[:32]
+
+
+def embed_cached(
+    texts: Sequence[str],
+    cache_dir: Path | None,
+    progress: Progress | None,
+    extractor: E5Embeddings | None = None,
+) -> Any:
+    """E5 embeddings of ``texts``, cached on disk by encoder and the hash of the whole list."""
+    extractor = extractor or E5Embeddings()
+    digest = embedding_key(texts, extractor)
     path = cache_dir / f"e5-small-{digest}.npy" if cache_dir is not None else None
     if path is not None and path.is_file():
         return np.load(path, allow_pickle=False)
-    extractor = E5Embeddings()
     parts = []
     step = 512
     for start in range(0, len(texts), step):
@@ -100,16 +181,23 @@ def embed_cached(texts: Sequence[str], cache_dir: Path | None, progress: Progres
     return out
 
 
+def accurate_encoder() -> E5Embeddings:
+    """The encoder of the accurate profile: the fine-tuned one when its patch is installed."""
+    from flocon.analysis.models import accurate_encoder_patch
+
+    return E5Embeddings(accurate_encoder_patch())
+
+
 def _features(
     profile: str, texts: Sequence[str], cache_dir: Path | None, progress: Progress | None
 ) -> Any:
     if profile == "fast":
         return FAST_FEATURES.transform(texts)
-    return embed_cached(texts, cache_dir, progress)
+    return embed_cached(texts, cache_dir, progress, accurate_encoder())
 
 
 def _feature_meta(profile: str) -> dict[str, Any]:
-    return FAST_FEATURES.meta() if profile == "fast" else E5Embeddings().meta()
+    return FAST_FEATURES.meta() if profile == "fast" else accurate_encoder().meta()
 
 
 def train_sentiment(
@@ -120,14 +208,35 @@ def train_sentiment(
     corrections: Sequence[Example] = (),
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    teacher: Path | None = None,
 ) -> TrainReport:
-    """Train a sentiment model for ``profile`` and write it to ``out``."""
+    """Train a sentiment model for ``profile`` and write it to ``out``.
+
+    With a ``teacher`` (the accurate model file) a fast model also learns the teacher's
+    confident answers on :func:`distillation_texts` (knowledge distillation).
+    """
     folder = _set_folder(data_dir, SENTIMENT_SET)
     train = read_split(folder / "all", "train")
     vals = {code: read_split(folder / lang, "val") for lang, code in VALIDATION_LANGUAGES.items()}
     texts = [e.text for e in train] + [e.text for e in corrections]
     labels = [e.label for e in train] + [e.label for e in corrections]
     weights = np.array([1.0] * len(train) + [CORRECTION_WEIGHT] * len(corrections))
+    distilled = 0
+    if teacher is not None and profile == "fast":
+        extra = distillation_texts(data_dir)
+        if progress is not None:
+            progress(f"teacher labels for {len(extra)} unlabelled texts")
+        teacher_model = LinearModel.load(teacher)
+        extra_labels, keep = teacher_labels(
+            teacher_model,
+            embed_cached(extra, cache_dir, progress, _encoder_of(teacher_model)),
+            min_confidence=0.5,
+        )
+        confident = [i for i in range(len(extra)) if keep[i]]
+        texts += [extra[i] for i in confident]
+        labels += [extra_labels[i] for i in confident]
+        weights = np.concatenate([weights, np.full(len(confident), 1.0)])
+        distilled = len(confident)
     if progress is not None:
         progress(
             f"{len(train)} training tweets, {len(corrections)} corrections; extracting features"
@@ -160,10 +269,11 @@ def train_sentiment(
     assert chosen is not None
     model = chosen
     meta = {
-        "name": f"sentiment-{profile}",
+        "name": f"sentiment-{profile}" + ("+corrections" if corrections else ""),
         "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
         "data": f"{SENTIMENT_SET}/all/train ({len(train)} tweets, 8 languages)",
         "corrections": len(corrections),
+        "distilled": distilled,
         "C": c,
         **scores,
     }
@@ -218,7 +328,13 @@ def train_needs_answer(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> TrainReport:
-    """Train the complaint model of ``profile``; report its cross-validated macro-F1."""
+    """Train the complaint model of ``profile``; report its cross-validated macro-F1.
+
+    The data is English: the accurate profile's multilingual encoder carries what it
+    learns to other languages; the fast profile's n-grams do not (distilling the
+    accurate model's answers on UMSAB tweets taught it that French is never a
+    complaint: those tweets are not addressed to brands, so it is not done).
+    """
     from sklearn.model_selection import StratifiedKFold
 
     texts, labels, _ = read_complaints(data_dir)
@@ -228,8 +344,9 @@ def train_needs_answer(
         x = NEEDS_FEATURES.transform(texts)
         feature_meta = NEEDS_FEATURES.meta()
     else:
-        x = embed_cached(texts, cache_dir, progress)
-        feature_meta = E5Embeddings().meta()
+        encoder = accurate_encoder()
+        x = embed_cached(texts, cache_dir, progress, encoder)
+        feature_meta = encoder.meta()
     y = np.array(labels)
     predicted: list[str] = [""] * len(texts)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=2019)
