@@ -235,9 +235,8 @@ def _mention_dict(m: Mention) -> dict[str, Any]:
 
 
 def print_mentions(items: list[Mention]) -> None:
-    table = Table(
-        "id", "date (UTC)", "source", "author", "watches", "sentiment", "text", show_lines=False
-    )
+    table = Table("id", "date (UTC)", "source", "author", "watches", "sentiment", show_lines=False)
+    table.add_column("text", min_width=36, overflow="fold")
     for m in items:
         when = m.published_at or m.collected_at
         author = m.author_handle or m.author_name or ""
