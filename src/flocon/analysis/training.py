@@ -288,7 +288,7 @@ def train_sentiment(
     return TrainReport(path=out, scores=scores, chosen={"C": c}, examples=len(texts))
 
 
-NEEDS_FEATURES: Final = HashedNgrams(char=(2, 5), word=(1, 2), bits=18)
+NEEDS_FEATURES: Final = FAST_FEATURES  # the same columns as sentiment: one extraction per text
 
 
 def read_complaints(data_dir: Path) -> tuple[list[str], list[str], list[str]]:
