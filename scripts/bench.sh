@@ -5,3 +5,7 @@ cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 "$BIN/python" benchmarks/bench_matching.py "$@"
 bash scripts/with-postgres.sh "$BIN/python" benchmarks/bench_import.py
+"$BIN/python" benchmarks/bench_fetch.py
+"$BIN/python" benchmarks/bench_analysis.py
+"$BIN/python" benchmarks/bench_influence.py
+"$BIN/python" benchmarks/eval_topics.py

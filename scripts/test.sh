@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 
 echo "== ruff"
-"$BIN/ruff" format --check src tests benchmarks
-"$BIN/ruff" check src tests benchmarks
+"$BIN/ruff" format --check src tests benchmarks training
+"$BIN/ruff" check src tests benchmarks training
 echo "== mypy --strict"
 "$BIN/mypy"
 echo "== pytest"

@@ -238,7 +238,12 @@ def test_mentions_show_and_filter_sentiment(
     cli("watch", "add", "Acme", "--query", "acme")
     path = tmp_path / "items.jsonl"
     path.write_text(
-        json.dumps({"id": "1", "text": "@Acme votre produit est une arnaque, je veux être remboursé, personne ne répond !"})
+        json.dumps(
+            {
+                "id": "1",
+                "text": "@Acme votre produit est une arnaque, je veux être remboursé, personne ne répond !",
+            }
+        )
         + "\n"
         + json.dumps({"id": "2", "text": "Acme, merci pour ce super service, bravo"})
         + "\n",
