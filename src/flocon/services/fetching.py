@@ -109,16 +109,19 @@ def _ingestor(conn: Connection, ws_id: int, settings: Settings | None) -> Ingest
 
 def _store_success(
     engine: Engine,
-    ingestors: dict[int, Ingestor],
-    ws_id: int,
+    ingestor: Ingestor,
     source: Source,
     result: FetchResult,
     now: datetime,
     prepared: Prepared | None = None,
+    *,
+    next_in_s: float | None = None,
 ) -> IngestCounts:
+    """Drafts and the new cursor in one transaction, the source marked healthy and
+    rescheduled ``next_in_s`` from now (default: its interval)."""
     drafts = [_as_source(d, source) for d in result.drafts]
     with write(engine) as conn:
-        counts = ingestors[ws_id].ingest_batch(conn, drafts, prepared) if drafts else IngestCounts()
+        counts = ingestor.ingest_batch(conn, drafts, prepared) if drafts else IngestCounts()
         q.update_fields(
             conn,
             source.id,
@@ -129,7 +132,7 @@ def _store_success(
             failing_since=None,
             consecutive_failures=0,
             last_items=len(drafts),
-            next_run_at=now + timedelta(seconds=source.every_s or 900),
+            next_run_at=now + timedelta(seconds=next_in_s or source.every_s or 900),
         )
     return counts
 
@@ -150,6 +153,14 @@ def _store_failure(
     else:
         message = f"internal error in the {source.kind} connector: {type(error).__name__}: {error}"
         delay = MAX_BACKOFF_S / 6
+    _record_failure(engine, source, message, delay, now)
+    return delay
+
+
+def _record_failure(
+    engine: Engine, source: Source, message: str, delay: float, now: datetime
+) -> None:
+    """A failed fetch or stream in the source's health fields (failing, backing off)."""
     with write(engine) as conn:
         q.update_fields(
             conn,
@@ -161,7 +172,6 @@ def _store_failure(
             consecutive_failures=source.consecutive_failures + 1,
             next_run_at=now + timedelta(seconds=delay),
         )
-    return delay
 
 
 async def run_cycle(
@@ -219,7 +229,7 @@ async def run_cycle(
                     ingestors[ws_id].prepare, [_as_source(d, source) for d in result.drafts]
                 )
                 outcome.counts = _store_success(
-                    engine, ingestors, ws_id, source, result, datetime.now(UTC), prepared
+                    engine, ingestors[ws_id], source, result, datetime.now(UTC), prepared
                 )
         report.outcomes.append(outcome)
         if on_done is not None:
@@ -282,24 +292,10 @@ def _store_batch(
     now: datetime,
     prepared: Prepared | None = None,
 ) -> IngestCounts:
-    """A stream batch: drafts and cursor in one transaction, the source healthy and not due
-    for polling while the stream runs."""
-    drafts = [_as_source(d, source) for d in result.drafts]
-    with write(engine) as conn:
-        counts = ingestor.ingest_batch(conn, drafts, prepared) if drafts else IngestCounts()
-        q.update_fields(
-            conn,
-            source.id,
-            cursor=result.cursor,
-            last_run_at=now,
-            last_success_at=now,
-            last_error=None,
-            failing_since=None,
-            consecutive_failures=0,
-            last_items=len(drafts),
-            next_run_at=now + timedelta(seconds=max(source.every_s or 900, STREAM_GRACE_S)),
-        )
-    return counts
+    """A stream batch: stored like a fetch, the source not due for polling while the
+    stream runs."""
+    grace = float(max(source.every_s or 900, STREAM_GRACE_S))
+    return _store_success(engine, ingestor, source, result, now, prepared, next_in_s=grace)
 
 
 def _stream_backoff_s(error: Exception, failures: int) -> float:
@@ -322,17 +318,7 @@ def _store_stream_failure(
     else:
         message = f"internal error in the {source.kind} stream: {type(error).__name__}: {error}"
     delay = _stream_backoff_s(error, source.consecutive_failures)
-    with write(engine) as conn:
-        q.update_fields(
-            conn,
-            source.id,
-            last_run_at=now,
-            last_error=message[:2000],
-            last_error_at=now,
-            failing_since=source.failing_since or now,
-            consecutive_failures=source.consecutive_failures + 1,
-            next_run_at=now + timedelta(seconds=delay),
-        )
+    _record_failure(engine, source, message, delay, now)
     return delay
 
 
