@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from flocon.analysis import models
@@ -26,6 +26,7 @@ from flocon.cli.common import (
     out,
     parse_when,
     print_json,
+    progress_bar,
     safe,
     workspace_name,
 )
@@ -509,14 +510,8 @@ def reanalyze(
     name = workspace_name(settings, workspace)
     with (
         opened(database_url) as engine,
-        Progress(
-            TextColumn("analysing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
+        progress_bar(
+            TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
         ) as bar,
     ):
         task = bar.add_task("mentions", total=None)

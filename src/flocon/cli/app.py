@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from typer import _click
@@ -33,6 +33,7 @@ from flocon.cli.common import (
     out,
     parse_when,
     print_json,
+    progress_bar,
     safe,
     workspace_name,
 )
@@ -160,14 +161,11 @@ def import_(
     ws = workspace_name(settings, workspace)
     with (
         opened(database_url) as engine,
-        Progress(
+        progress_bar(
             TextColumn("importing {task.description}"),
             BarColumn(),
             DownloadColumn(),
             TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
         ) as progress,
     ):
         task = progress.add_task(file.name, total=file.stat().st_size)

@@ -25,6 +25,14 @@ from flocon.storage.engine import build_engine
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+
+def progress_bar(*columns: Any, hidden: bool = False) -> Any:
+    """A progress display on standard error, shown only on a terminal, gone when done."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=err, transient=True, disable=hidden or not err.is_terminal)
+
+
 DatabaseOpt = Annotated[
     str | None,
     typer.Option(

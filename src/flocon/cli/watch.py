@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -13,12 +13,12 @@ from flocon.cli.common import (
     DatabaseOpt,
     JsonOpt,
     WorkspaceOpt,
-    err,
     load_settings,
     one_line,
     opened,
     out,
     print_json,
+    progress_bar,
     safe,
     workspace_name,
 )
@@ -60,13 +60,11 @@ def _as_dict(watch: Watch, mentions: int) -> dict[str, Any]:
 
 
 def _backfill(engine: Engine, workspace: str, name: str, json_: bool) -> dict[str, int]:
-    with Progress(
+    with progress_bar(
         TextColumn("backfill {task.description}"),
         BarColumn(),
         TextColumn("{task.completed} items"),
-        console=err,
-        transient=True,
-        disable=json_ or not err.is_terminal,
+        hidden=json_,
     ) as progress:
         task = progress.add_task(name, total=None)
         result = svc.backfill_watch(
