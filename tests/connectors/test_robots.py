@@ -99,3 +99,106 @@ def test_unreachable_robots_txt_allows_everything_with_a_note() -> None:
     robots = robots_of(f"http://127.0.0.1:{port}/blog/")
     assert robots.can_fetch(f"http://127.0.0.1:{port}/blog/x")
     assert "could not be read" in robots.note
+
+
+# Wildcards, specificity and percent-encoding (RFC 9309, section 2.2.3)
+
+
+def allowed(rules: str, path: str) -> bool:
+    return parse_robots(f"User-agent: *\n{rules}\n").can_fetch(f"https://blog.example.fr{path}")
+
+
+def test_star_and_dollar_anchor_the_end_of_the_path() -> None:
+    assert not allowed("Disallow: /*.pdf$", "/a/b.pdf")
+    assert not allowed("Disallow: /*.pdf$", "/b.pdf")
+    assert allowed("Disallow: /*.pdf$", "/a/b.pdf?x=1")
+    assert allowed("Disallow: /*.pdf$", "/a.pdfx")
+    assert allowed("Disallow: /*.pdf$", "/a/b.PDF")
+
+
+def test_star_then_a_slash() -> None:
+    assert not allowed("Disallow: /private*/", "/private/")
+    assert not allowed("Disallow: /private*/", "/private-notes/x")
+    assert allowed("Disallow: /private*/", "/private")
+    assert allowed("Disallow: /private*/", "/privateer")
+
+
+def test_a_longer_allow_overrides_a_shorter_disallow() -> None:
+    rules = "Disallow: /p/\nAllow: /p/*/public"
+    assert allowed(rules, "/p/x/public")
+    assert allowed(rules, "/p/x/y/public/page")
+    assert not allowed(rules, "/p/x/private")
+    assert not allowed(rules, "/p/")
+    # the order of the lines does not matter, only their length
+    assert allowed("Allow: /p/*/public\nDisallow: /p/", "/p/x/public")
+    # a longer Disallow still wins over a shorter Allow
+    assert not allowed("Allow: /p/\nDisallow: /p/*/secret", "/p/x/secret")
+
+
+def test_equal_length_allow_and_disallow_allow_wins() -> None:
+    assert allowed("Disallow: /page\nAllow: /page", "/page")
+    assert allowed("Disallow: /a*c\nAllow: /a*b", "/axbxc")  # both match, both 4 long
+    assert not allowed("Disallow: /a*cc\nAllow: /a*b", "/axbxcc")
+
+
+def test_dollar_alone() -> None:
+    assert not allowed("Disallow: /$", "/")
+    assert not allowed("Disallow: /$", "")  # no path: "/"
+    assert allowed("Disallow: /$", "/a")
+    assert allowed("Disallow: /$", "/?x=1")
+    assert allowed("Disallow: $", "/")  # a bare `$` matches no path (all start with /)
+
+
+def test_star_in_the_middle_with_query_strings() -> None:
+    rules = "Disallow: /*?*sessionid="
+    assert not allowed(rules, "/shop/item?sessionid=42")
+    assert not allowed(rules, "/shop?page=2&sessionid=42")
+    assert allowed(rules, "/shop/sessionid=42")
+    assert allowed(rules, "/shop?page=2")
+    assert not allowed("Disallow: /search?q=*&page=", "/search?q=chat&page=3")
+    assert allowed("Disallow: /search?q=*&page=", "/search?q=chat")
+
+
+def test_percent_encoding_is_normalised() -> None:
+    assert not allowed("Disallow: /caf%C3%A9", "/café")
+    assert not allowed("Disallow: /café", "/caf%C3%A9")
+    assert not allowed("Disallow: /caf%c3%a9", "/caf%C3%A9/menu")
+    assert not allowed("Disallow: /%7Euser", "/~user/x")  # unreserved: decoded
+    assert allowed("Disallow: /a%2Fb", "/a/b")  # reserved: stays distinct
+    assert not allowed("Disallow: /a%2fb", "/a%2Fb")
+    assert not allowed("Disallow: /*é$", "/x/%C3%A9")
+
+
+def test_empty_disallow_allows_everything() -> None:
+    assert allowed("Disallow:", "/")
+    assert allowed("Disallow:", "/anything/at/all?x=1")
+    assert not allowed("Disallow:\nDisallow: /x", "/x")
+
+
+def test_repeated_stars_and_redundant_ends() -> None:
+    assert not allowed("Disallow: /a***b", "/a-b")
+    assert not allowed("Disallow: /a*$", "/abc")
+    assert not allowed("Disallow: /a*", "/a")
+    assert allowed("Disallow: /a*", "/b")
+    assert not allowed("Disallow: /*", "/")
+    assert not allowed("Disallow: *", "/x")
+
+
+def test_pathological_patterns_stay_fast() -> None:
+    import time
+
+    pattern = "/" + "*a" * 40 + "*b$"
+    start = time.perf_counter()
+    assert allowed(f"Disallow: {pattern}", "/" + "a" * 5000)
+    assert not allowed(f"Disallow: {pattern}", "/" + "a" * 5000 + "b")
+    assert time.perf_counter() - start < 1.0
+
+
+def test_group_choice_is_unchanged_with_wildcards() -> None:
+    robots = parse_robots(
+        "User-agent: *\nDisallow: /\n\nUser-agent: flocon\nDisallow: /*.zip$\nAllow: /\n"
+    )
+    assert robots.can_fetch("https://blog.example.fr/blog/")
+    assert not robots.can_fetch("https://blog.example.fr/files/x.zip")
+    other = parse_robots("User-agent: *\nDisallow: /*.zip$\n", user_agent="otherbot")
+    assert not other.can_fetch("https://blog.example.fr/x.zip")

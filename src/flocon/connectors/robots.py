@@ -7,9 +7,15 @@ of a URL's origin through the shared client and applies the usual conventions
 nothing allowed; server error (5xx) → nothing allowed; network failure →
 everything allowed for this run, with a note saying so.
 
-The user-agent token flocon answers to is ``flocon``. The standard parser matches
-paths by prefix, first matching rule first: the ``*`` and ``$`` wildcards of some
-robots.txt files are not understood (such a rule matches nothing).
+The user-agent token flocon answers to is ``flocon``. Groups are chosen as the
+standard parser chooses them (the first group naming the token, else the ``*``
+group); its ``Allow`` / ``Disallow`` rules are matched as RFC 9309 (section 2.2.3)
+says: ``*`` matches any run of characters, a final ``$`` anchors the end of the
+path (query included), the longest matching rule wins and, between an ``Allow``
+and a ``Disallow`` of the same length, ``Allow`` does. Paths and rules are compared
+with their percent-encoding normalised (unreserved characters decoded, anything
+else outside URI characters encoded as UTF-8, hex digits upper-cased). Each rule is
+compiled once, to a prefix or to a regular expression whose ``*`` cannot backtrack.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from urllib.robotparser import RobotFileParser
 
 from flocon.errors import FetchError, ResponseTooLarge
@@ -37,6 +43,165 @@ _FRACTIONAL_DELAY_RE: Final = re.compile(r"(\s*crawl-delay\s*:\s*)(\d*\.\d+)\s*$
 _DENY_STATUSES: Final = frozenset({401, 403})
 #: Answers read as rules rather than raised (429 stays an error: slow down and retry).
 _ACCEPTED: Final = frozenset(range(400, 600)) - {429}
+_UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+#: Characters left as they are in a normalised path: unreserved, reserved, and ``%``.
+_URI_CHARS: Final = _UNRESERVED | frozenset(":/?#[]@!$&'()*+,;=%")
+_ESCAPE_RE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
+_STARS_RE: Final = re.compile(r"\*{2,}")
+
+
+def _normalise(path: str) -> str:
+    """``path`` with its percent-encoding normalised, so equal paths compare equal.
+
+    ``%41`` → ``A`` (unreserved characters are decoded), ``%2f`` → ``%2F`` (other
+    escapes kept, upper-cased), ``é`` → ``%C3%A9`` and ``" "`` → ``%20`` (characters
+    outside the URI set encoded as UTF-8); ``*`` and ``$`` are left as they are.
+    """
+    out: list[str] = []
+    i, n = 0, len(path)
+    while i < n:
+        char = path[i]
+        if char == "%":
+            match = _ESCAPE_RE.match(path, i)
+            if match is not None:
+                decoded = chr(int(match.group(1), 16))
+                out.append(decoded if decoded in _UNRESERVED else "%" + match.group(1).upper())
+                i += 3
+                continue
+            out.append("%25")  # a lone % is a literal percent sign
+        elif char in _URI_CHARS:
+            out.append(char)
+        else:
+            out.append(quote(char, safe="", errors="surrogatepass"))
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One ``Allow`` / ``Disallow`` line, compiled.
+
+    ``length`` (of the normalised pattern) ranks the rules; ``prefix`` is set for a
+    pattern without wildcards (a plain ``startswith``), ``regex`` otherwise.
+    """
+
+    allow: bool
+    length: int
+    prefix: str | None
+    regex: re.Pattern[str] | None
+
+    def matches(self, path: str) -> bool:
+        if self.prefix is not None:
+            return path.startswith(self.prefix)
+        assert self.regex is not None
+        return self.regex.match(path) is not None
+
+
+def _compile_rule(pattern: str, *, allow: bool) -> _Rule | None:
+    """The rule for a raw ``Allow`` / ``Disallow`` value (None: an empty one, which matches nothing)."""
+    normal = _normalise(pattern.strip())
+    if not normal:
+        return None
+    length = len(normal)
+    anchored = normal.endswith("$")
+    body = _STARS_RE.sub("*", normal[:-1] if anchored else normal)
+    if anchored and body.endswith("*"):
+        anchored = False  # `*$` matches whatever follows
+    body = body.rstrip("*") if not anchored else body
+    if not anchored and "*" not in body:
+        return _Rule(allow, length, body, None)
+    first, *middle = body.split("*")
+    last = middle.pop() if middle else None
+    parts = [re.escape(first)]
+    # Atomic groups: each `*` takes the shortest run that lets its next piece match,
+    # never backtracking into it, so no pattern can make matching blow up.
+    parts += [f"(?>.*?{re.escape(piece)})" for piece in middle]
+    if last is not None:
+        parts.append(f".*{re.escape(last)}" if anchored else f"(?>.*?{re.escape(last)})")
+    if anchored:
+        parts.append(r"\Z")
+    return _Rule(allow, length, None, re.compile("".join(parts), re.DOTALL))
+
+
+def _url_path(url: str) -> str:
+    """The normalised path and query of ``url`` (``/`` when it has none), as rules see it."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return _normalise(path)
+
+
+@dataclass(slots=True)
+class _Group:
+    agents: list[str] = field(default_factory=list)
+    rules: list[_Rule] = field(default_factory=list)
+
+    def applies_to(self, user_agent: str) -> bool:
+        """As :class:`RobotFileParser` decides it: ``*``, or a token found in the agent's name."""
+        name = user_agent.split("/")[0].lower()
+        return any(agent == "*" or agent.lower() in name for agent in self.agents)
+
+
+def _rules_for(lines: list[str], user_agent: str) -> tuple[_Rule, ...]:
+    """The compiled rules of the group that applies to ``user_agent``.
+
+    Groups are split exactly as :class:`RobotFileParser` splits them (so that
+    ``Crawl-delay``, which it still reads, comes from the same group); only the
+    rules' values are kept raw, since it would mangle their ``*``, ``$`` and ``?``.
+    """
+    groups: list[_Group] = []
+    default: _Group | None = None
+    group, state = _Group(), 0  # 0: nothing yet, 1: user agents read, 2: rules read
+
+    def close(finished: _Group) -> None:
+        nonlocal default
+        if "*" in finished.agents:
+            if default is None:
+                default = finished
+        else:
+            groups.append(finished)
+
+    for raw in lines:
+        if not raw:
+            if state == 2:
+                close(group)
+            if state:
+                group, state = _Group(), 0
+        line = raw.split("#", 1)[0].strip()
+        if not line or ":" not in line:
+            continue
+        key, value = (part.strip() for part in line.split(":", 1))
+        key = key.lower()
+        if key == "user-agent":
+            if state == 2:
+                close(group)
+                group = _Group()
+            group.agents.append(unquote(value))
+            state = 1
+        elif key in ("allow", "disallow"):
+            if state:
+                rule = _compile_rule(value, allow=key == "allow")
+                if rule is not None:
+                    group.rules.append(rule)
+                state = 2
+        elif key in ("crawl-delay", "request-rate") and state:
+            state = 2
+    if state == 2:
+        close(group)
+    chosen = next((g for g in groups if g.applies_to(user_agent)), default)
+    return tuple(chosen.rules) if chosen is not None else ()
+
+
+def _allowed(rules: tuple[_Rule, ...], path: str) -> bool:
+    """The longest matching rule decides (``Allow`` on a tie); no match: allowed."""
+    best: _Rule | None = None
+    for rule in rules:
+        if (best is None or (rule.length, rule.allow) > (best.length, best.allow)) and rule.matches(
+            path
+        ):
+            best = rule
+    return best is None or best.allow
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +219,15 @@ class Robots:
     note: str = ""
     allow_all: bool = False
     disallow_all: bool = False
-    _parser: RobotFileParser | None = field(default=None, repr=False, compare=False)
+    _rules: tuple[_Rule, ...] | None = field(default=None, repr=False, compare=False)
 
     def can_fetch(self, url: str) -> bool:
         """Whether the rules let :attr:`user_agent` fetch ``url``."""
         if self.disallow_all:
             return False
-        if self.allow_all or self._parser is None:
+        if self.allow_all or self._rules is None:
             return True
-        return self._parser.can_fetch(self.user_agent, url)
+        return _allowed(self._rules, _url_path(url))
 
     @classmethod
     def allowing_all(cls, user_agent: str = USER_AGENT_TOKEN, *, note: str = "") -> Robots:
@@ -84,7 +249,7 @@ def parse_robots(text: str, *, user_agent: str = USER_AGENT_TOKEN) -> Robots:
         user_agent,
         crawl_delay=float(delay) if delay is not None else None,
         sitemaps=sitemaps,
-        _parser=parser,
+        _rules=_rules_for(lines, user_agent),
     )
 
 
