@@ -17,10 +17,13 @@ from flocon.connectors.base import FetchResult, SourceSpec
 from flocon.connectors.http import HttpClient, HttpConfig
 from flocon.connectors.reddit import (
     WATCHES,
+    MoreStub,
     RedditConnector,
     RedditOptions,
+    parse_comment_page,
     parse_comment_tree,
     parse_listing,
+    parse_more_children,
     parse_options,
 )
 from flocon.domain.models import AuthorRef, Draft
@@ -88,6 +91,41 @@ def test_comment_tree_gives_one_draft_per_comment_with_its_parent() -> None:
     assert drafts[2].author is None  # [deleted]
 
 
+def test_comment_page_gives_the_more_stubs() -> None:
+    drafts, stubs, title = parse_comment_page(load("comments.json"), source_name="rd")
+    assert len(drafts) == 4
+    assert title == "Livraison Colissimo bloquée depuis une semaine"
+    assert stubs == [
+        MoreStub("t1_lz1ccc3", (), 0),  # "continue this thread"
+        MoreStub("t3_1gz9a7q", ("lz1eee5", "lz1fff6", "lz1ggg7"), 3),
+    ]
+    assert stubs[0].is_thread and not stubs[1].is_thread
+
+
+def test_more_children_are_flat_comments_with_their_parents_and_nested_stubs() -> None:
+    drafts, stubs = parse_more_children(load("morechildren.json"), source_name="rd", title="T")
+    parents = {d.external_id: d.parent_external_id for d in drafts}
+    assert parents == {
+        "t1_lz1eee5": "t3_1gz9a7q",
+        "t1_lz1fff6": "t1_lz1eee5",
+        "t1_lz1ggg7": "t3_1gz9a7q",
+    }
+    assert drafts[0].title == "T"
+    assert drafts[0].text == "Chez moi le suivi indique « pris en charge » depuis lundi."
+    assert by_id(drafts)["t1_lz1ggg7"].author is None
+    assert stubs == [MoreStub("t1_lz1fff6", ("lz1hhh8", "lz1iii9"), 2)]
+
+
+def test_more_children_errors_and_empty_answers() -> None:
+    assert parse_more_children({"json": {"errors": []}}, source_name="rd") == ([], [])
+    with pytest.raises(ParseError, match="RATELIMIT"):
+        parse_more_children(
+            {"json": {"errors": [["RATELIMIT", "slow down", "ratelimit"]]}}, source_name="rd"
+        )
+    with pytest.raises(ParseError, match="no json"):
+        parse_more_children(load("empty.json"), source_name="rd")
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
@@ -153,7 +191,17 @@ def test_options() -> None:
     assert parse_options({"limit": "25", "max_pages": "2", "base_url": "http://127.0.0.1:1/"}) == (
         RedditOptions(base_url="http://127.0.0.1:1", limit=25, max_pages=2)
     )
-    for bad in ({"limit": "101"}, {"max_pages": "0"}, {"auth_url": "ftp://x"}, {"sort": "new"}):
+    assert parse_options({"max_more": "0"}).max_more == 0
+    assert RedditOptions().max_more == 10
+    bad_options: list[dict[str, str]] = [
+        {"limit": "101"},
+        {"max_pages": "0"},
+        {"max_more": "51"},
+        {"max_more": "-1"},
+        {"auth_url": "ftp://x"},
+        {"sort": "new"},
+    ]
+    for bad in bad_options:
         with pytest.raises(ValueError, match=next(iter(bad))):
             parse_options(bad)
 
@@ -262,23 +310,145 @@ def test_without_credentials_reads_the_public_json(http_server: LocalHTTPServer)
     assert "public JSON" in result.note
 
 
-def test_comments_target_gives_the_tree(http_server: LocalHTTPServer) -> None:
+POST = "comments:https://www.reddit.com/comments/1gz9a7q"
+ALL_COMMENTS = {
+    "t1_lz1aaa1": "t3_1gz9a7q",
+    "t1_lz1bbb2": "t1_lz1aaa1",
+    "t1_lz1ccc3": "t1_lz1bbb2",
+    "t1_lz1jjj0": "t1_lz1ccc3",
+    "t1_lz1ddd4": "t3_1gz9a7q",
+    "t1_lz1eee5": "t3_1gz9a7q",
+    "t1_lz1fff6": "t1_lz1eee5",
+    "t1_lz1ggg7": "t3_1gz9a7q",
+    "t1_lz1hhh8": "t1_lz1fff6",
+    "t1_lz1iii9": "t1_lz1hhh8",
+}
+
+
+def serve_comments(
+    server: LocalHTTPServer,
+    *,
+    suffix: str = "",
+    headers: dict[str, str] | None = None,
+    thread: bool = True,
+) -> None:
+    tree = (FIXTURES / "comments.json").read_bytes()
+    server.route("/comments/1gz9a7q" + suffix, body=tree, headers={**JSON, **(headers or {})})
+    if thread:
+        body = (FIXTURES / "continue_thread.json").read_bytes()
+        server.route("/comments/1gz9a7q/_/lz1ccc3" + suffix, body=body, headers=JSON)
+
+    def more(request: RecordedRequest) -> Reply:
+        first = request.query["children"][0].split(",")[0]
+        name = "morechildren_nested.json" if first == "lz1hhh8" else "morechildren.json"
+        return Reply(200, (FIXTURES / name).read_bytes(), JSON)
+
+    server.route_handler("/api/morechildren" + suffix, more)
+
+
+def test_comments_target_gives_the_tree_and_what_more_stubs_left_out(
+    http_server: LocalHTTPServer,
+) -> None:
     serve_token(http_server)
-    http_server.route(
-        "/comments/1gz9a7q", body=(FIXTURES / "comments.json").read_bytes(), headers=JSON
-    )
-    source = spec(
-        "comments:https://www.reddit.com/comments/1gz9a7q", http_server, credentials=CREDS
-    )
-    result = fetch(source)
+    serve_comments(http_server)
+    result = fetch(spec(POST, http_server, credentials=CREDS))
+    routes = [r.route for r in http_server.requests]
+    assert routes == [
+        "/api/v1/access_token",
+        "/comments/1gz9a7q",
+        "/comments/1gz9a7q/_/lz1ccc3",
+        "/api/morechildren",
+        "/api/morechildren",
+    ]
     assert http_server.requests[1].query["sort"] == ["new"]
-    assert {d.parent_external_id for d in result.drafts} == {
-        "t3_1gz9a7q",
-        "t1_lz1aaa1",
-        "t1_lz1bbb2",
+    first_more, nested_more = http_server.requests_to("/api/morechildren")
+    assert first_more.headers["authorization"] == "bearer eyJhbGciOiJSUzI1NiJ9.test-token"
+    assert first_more.query == {
+        "link_id": ["t3_1gz9a7q"],
+        "children": ["lz1eee5,lz1fff6,lz1ggg7"],
+        "api_type": ["json"],
+        "sort": ["new"],
+        "raw_json": ["1"],
     }
-    again = fetch(spec(source.target, http_server, credentials=CREDS, cursor=result.cursor))
+    assert nested_more.query["children"] == ["lz1hhh8,lz1iii9"]
+    assert len(result.drafts) == len(ALL_COMMENTS)  # lz1ccc3 is not returned twice
+    assert {d.external_id: d.parent_external_id for d in result.drafts} == ALL_COMMENTS
+    state = result.cursor["targets"][POST]
+    assert set(state["seen"]) == set(ALL_COMMENTS)
+    assert "more" not in state and "threads" not in state
+    assert "(4 requests)" in result.note  # the token request is not counted
+
+
+def test_comments_seen_are_not_returned_nor_asked_for_again(http_server: LocalHTTPServer) -> None:
+    serve_token(http_server)
+    serve_comments(http_server)
+    first = fetch(spec(POST, http_server, credentials=CREDS))
+    before = len(http_server.requests)
+    again = fetch(spec(POST, http_server, credentials=CREDS, cursor=first.cursor))
     assert again.drafts == []
+    # every id of the stub was seen: no morechildren call; the thread may hold new replies
+    assert [r.route for r in http_server.requests][before + 1 :] == [
+        "/comments/1gz9a7q",
+        "/comments/1gz9a7q/_/lz1ccc3",
+    ]
+
+
+def test_public_json_uses_morechildren_json(http_server: LocalHTTPServer) -> None:
+    serve_comments(http_server, suffix=".json")
+    result = fetch(spec(POST, http_server))
+    assert len(http_server.requests_to("/api/morechildren.json")) == 2
+    assert all("authorization" not in r.headers for r in http_server.requests)
+    assert {d.external_id: d.parent_external_id for d in result.drafts} == ALL_COMMENTS
+
+
+def test_max_more_caps_the_calls_and_keeps_the_rest_for_next_time(
+    http_server: LocalHTTPServer,
+) -> None:
+    serve_token(http_server)
+    serve_comments(http_server)
+    source = spec(POST, http_server, credentials=CREDS, options={"max_more": "1"})
+    first = fetch(source)
+    assert http_server.requests_to("/api/morechildren") == []
+    assert "t1_lz1jjj0" in by_id(first.drafts)
+    assert len(first.drafts) == 5
+    state = first.cursor["targets"][POST]
+    assert state["more"] == ["lz1eee5", "lz1fff6", "lz1ggg7"]
+    assert "max_more=1" in first.note
+    # next time the kept ids come first, and are returned although older than the cursor
+    assert state["since"] - 3600 > 1732541200.0  # created_utc of lz1ggg7
+    second = fetch(spec(POST, http_server, credentials=CREDS, cursor=first.cursor))
+    assert set(by_id(second.drafts)) == set(ALL_COMMENTS) - set(by_id(first.drafts))
+    assert "more" not in second.cursor["targets"][POST]
+
+
+def test_max_more_zero_reads_only_the_tree(http_server: LocalHTTPServer) -> None:
+    serve_token(http_server)
+    serve_comments(http_server)
+    result = fetch(spec(POST, http_server, credentials=CREDS, options={"max_more": "0"}))
+    assert len(http_server.requests) == 2
+    assert len(result.drafts) == 4
+    assert result.cursor["targets"][POST]["threads"] == ["lz1ccc3"]
+
+
+def test_rate_limit_used_up_while_expanding_keeps_the_tree(http_server: LocalHTTPServer) -> None:
+    serve_token(http_server)
+    serve_comments(http_server, headers={"X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": "30"})
+    result = fetch(spec(POST, http_server, credentials=CREDS))
+    assert len(http_server.requests) == 2
+    assert len(result.drafts) == 4
+    state = result.cursor["targets"][POST]
+    assert state["threads"] == ["lz1ccc3"]
+    assert state["more"] == ["lz1eee5", "lz1fff6", "lz1ggg7"]
+    assert "rate limit is used up while reading left-out comments" in result.note
+
+
+def test_a_deleted_thread_is_skipped(http_server: LocalHTTPServer) -> None:
+    serve_token(http_server)
+    serve_comments(http_server, thread=False)  # /comments/1gz9a7q/_/lz1ccc3 answers 404
+    result = fetch(spec(POST, http_server, credentials=CREDS))
+    assert len(result.drafts) == len(ALL_COMMENTS) - 1
+    assert "skipped some left-out comments" in result.note
+    assert "threads" not in result.cursor["targets"][POST]
 
 
 def test_exhausted_rate_limit_returns_what_was_found(http_server: LocalHTTPServer) -> None:

@@ -11,7 +11,9 @@ each pointing at its parent) are pure. :class:`RedditConnector` moves the bytes:
   lower limits) and says so in the note.
 
 Targets: ``search:QUERY``, ``r/SUB``, ``r/SUB?q=QUERY``, ``watches`` (one search per
-keyword of the workspace's watches) and ``comments:URL`` (the comments of one post).
+keyword of the workspace's watches) and ``comments:URL`` (the comments of one post,
+with those Reddit left out behind ``more`` stubs: ``/api/morechildren`` and "continue
+this thread" pages, at most ``max_more`` calls per fetch, the rest kept in the cursor).
 The cursor keeps, per target or keyword, the newest ``created_utc`` seen and the
 fullnames already returned (bounded). Reddit's ``X-Ratelimit-*`` headers are obeyed.
 """
@@ -23,6 +25,7 @@ import html
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,18 +36,21 @@ from flocon.connectors.base import FetchResult, SourceSpec
 from flocon.connectors.values import as_int, as_str, base_url_option, check_options, http_url
 from flocon.domain.models import AuthorRef, Draft
 from flocon.domain.query.keywords import keywords_from_queries
-from flocon.errors import AuthFailed, ParseError, RateLimited
+from flocon.errors import AuthFailed, ConnectorError, ParseError, RateLimited, SourceGone
 
 if TYPE_CHECKING:
     from flocon.connectors.http import HttpClient, HttpResponse
 
 __all__ = [
     "WATCHES",
+    "MoreStub",
     "RedditConnector",
     "RedditOptions",
     "Target",
+    "parse_comment_page",
     "parse_comment_tree",
     "parse_listing",
+    "parse_more_children",
     "parse_options",
     "parse_target",
 ]
@@ -63,8 +69,13 @@ MAX_QUERY_CHARS: Final = 512
 MAX_SEEN: Final = 500
 #: Look back this far before the cursor: search indexes lag a little behind.
 INDEX_LAG_S: Final = 3600
-_OPTION_RANGES: Final = {"limit": (1, 100), "max_pages": (1, 10)}
+_OPTION_RANGES: Final = {"limit": (1, 100), "max_pages": (1, 10), "max_more": (0, 50)}
+#: Comment ids per ``/api/morechildren`` call (Reddit's own limit).
+MORE_BATCH: Final = 100
+#: Comment ids (and "continue this thread" parents) left for the next fetch, per post.
+MAX_PENDING: Final = 2000
 _SUBREDDIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}")
+_SHORT_ID = re.compile(r"[a-z0-9]{1,13}")
 _POST_ID = re.compile(r"/comments/([a-z0-9]{1,12})(?:/|$)")
 _DELETED = frozenset({"[deleted]", "[removed]"})
 
@@ -90,8 +101,34 @@ def parse_comment_tree(payload: Any, *, source_name: str) -> list[Draft]:
 
     Replies are walked depth first; each draft's ``parent_external_id`` is the
     fullname of its parent (``t1_…`` for a reply, ``t3_…`` for a top-level comment).
-    ``more`` stubs (comments Reddit did not include) are skipped.
+    ``more`` stubs (comments Reddit did not include) are left out: see
+    :func:`parse_comment_page` for them.
     """
+    return parse_comment_page(payload, source_name=source_name)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class MoreStub:
+    """A ``more`` thing: comments Reddit left out of a response.
+
+    ``children`` are the short ids to ask ``/api/morechildren`` for; a stub without
+    children ("continue this thread", ``id`` ``_``) stands for the replies below
+    ``parent_id``, read from that comment's own page (``/comments/POST/_/PARENT``).
+    """
+
+    parent_id: str
+    children: tuple[str, ...]
+    count: int = 0
+
+    @property
+    def is_thread(self) -> bool:
+        return not self.children
+
+
+def parse_comment_page(
+    payload: Any, *, source_name: str
+) -> tuple[list[Draft], list[MoreStub], str | None]:
+    """A ``/comments/ID`` response: its comments, its ``more`` stubs and the post's title."""
     if not isinstance(payload, list) or len(payload) != 2:
         raise ParseError("Reddit comments response is not [post, comments]", source=source_name)
     posts = _children(payload[0], source_name)
@@ -99,17 +136,67 @@ def parse_comment_tree(payload: Any, *, source_name: str) -> list[Draft]:
     if posts:
         _, post = _thing(posts[0], source_name)
         title = as_str(post.get("title"))
+    drafts, stubs = _walk(_children(payload[1], source_name), source_name, title)
+    return drafts, stubs, title
+
+
+def parse_more_children(
+    payload: Any, *, source_name: str, title: str | None = None
+) -> tuple[list[Draft], list[MoreStub]]:
+    """An ``/api/morechildren?api_type=json`` response (``json.data.things``): its
+    comments (``t1``, flat, each with its ``parent_id``) and its further ``more`` stubs."""
+    body = payload.get("json") if isinstance(payload, Mapping) else None
+    if not isinstance(body, Mapping):
+        raise ParseError("Reddit morechildren response has no json object", source=source_name)
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        raise ParseError(f"Reddit refused morechildren: {errors[0]!r}", source=source_name)
+    data = body.get("data")
+    things = data.get("things") if isinstance(data, Mapping) else None
+    if things is None and not errors:
+        return [], []  # Reddit answers {"json": {"errors": []}} when nothing is left
+    if not isinstance(things, list):
+        raise ParseError("Reddit morechildren response has no things", source=source_name)
+    return _walk(things, source_name, title)
+
+
+def _walk(
+    children: list[Any], source_name: str, title: str | None
+) -> tuple[list[Draft], list[MoreStub]]:
+    """Comments of a list of things and of their replies, depth first, and the stubs."""
     drafts: list[Draft] = []
-    stack = list(reversed(_children(payload[1], source_name)))
+    stubs: list[MoreStub] = []
+    stack = list(reversed(children))
     while stack:
         kind, data = _thing(stack.pop(), source_name)
+        if kind == "more":
+            if (stub := _stub(data)) is not None:
+                stubs.append(stub)
+            continue
         if kind != "t1":
             continue
         drafts.append(_comment_draft(data, source_name, title=title))
         replies = data.get("replies")
         if isinstance(replies, Mapping):
             stack.extend(reversed(_children(replies, source_name)))
-    return drafts
+    return drafts, stubs
+
+
+def _stub(data: Mapping[str, Any]) -> MoreStub | None:
+    parent = as_str(data.get("parent_id"))
+    raw = data.get("children")
+    ids = (
+        tuple(c for c in raw if isinstance(c, str) and _SHORT_ID.fullmatch(c))
+        if isinstance(raw, list)
+        else ()
+    )
+    count = as_int(data.get("count"), floats=True) or 0
+    if parent is None:
+        return None
+    thread = parent.startswith("t1_") and _SHORT_ID.fullmatch(parent[3:]) is not None
+    if not ids and not (thread and as_str(data.get("id")) == "_"):
+        return None
+    return MoreStub(parent, ids, count)
 
 
 def _children(payload: Any, source_name: str) -> list[Any]:
@@ -279,6 +366,8 @@ class RedditOptions:
     auth_url: str = AUTH_URL
     limit: int = 100
     max_pages: int = 3
+    #: ``/api/morechildren`` and "continue this thread" calls per fetch of a post's comments.
+    max_more: int = 10
 
 
 def parse_options(options: Mapping[str, str]) -> RedditOptions:
@@ -313,6 +402,7 @@ class _Session:
     reset: float | None = None
     found_any: bool = False
     calls: int = field(default=0)
+    notes: list[str] = field(default_factory=list)
 
     async def get(self, path: str, params: dict[str, str]) -> Any:
         if self.remaining is not None and self.remaining < 1:
@@ -343,6 +433,28 @@ class _Session:
 class _Progress:
     since: float
     seen: list[str]
+    #: Comments target only: ids of ``more`` stubs not expanded yet, and the parents of
+    #: "continue this thread" stubs not read yet (older than ``since``, never returned).
+    more: list[str] = field(default_factory=list)
+    threads: list[str] = field(default_factory=list)
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"since": self.since, "seen": self.seen}
+        if self.more:
+            state["more"] = self.more
+        if self.threads:
+            state["threads"] = self.threads
+        return state
+
+
+@dataclass
+class _Expansion:
+    """One queued call for left-out comments; ``old``: asked for by the cursor, so it is
+    returned even when older than ``since`` (only what was seen is dropped)."""
+
+    ids: tuple[str, ...]
+    thread: str = ""
+    old: bool = False
 
 
 class RedditConnector:
@@ -385,7 +497,7 @@ class RedditConnector:
         found: dict[str, Draft] = {}
         for key in batch:
             try:
-                drafts, newest = await self._read(session, opts, target, key, progress[key])
+                drafts, newest, left = await self._read(session, opts, target, key, progress[key])
             except _Stop as stop:
                 # The interrupted target keeps its cursor: its older pages come next time.
                 for draft in stop.drafts:
@@ -405,16 +517,21 @@ class RedditConnector:
             session.found_any = session.found_any or bool(drafts)
             prog = progress[key]
             seen = [d.external_id for d in drafts if d.external_id] + prog.seen
-            progress[key] = _Progress(max(prog.since, newest), list(dict.fromkeys(seen))[:MAX_SEEN])
+            progress[key] = _Progress(
+                max(prog.since, newest),
+                list(dict.fromkeys(seen))[:MAX_SEEN],
+                *left,
+            )
             checked[key] = now
         if len(keywords) > len(batch):
             notes.append(f"searched {len(batch)} of {len(keywords)} keywords, the rest next time")
         cursor: dict[str, Any] = {
-            "targets": {k: {"since": p.since, "seen": p.seen} for k, p in progress.items()},
+            "targets": {k: p.state() for k, p in progress.items()},
             "checked": {k: checked[k] for k in keywords if k in checked},
         }
         summary = f"{len(found)} items from Reddit ({session.calls} requests)"
-        return FetchResult(list(found.values()), cursor, note="; ".join([summary, *notes]))
+        note = "; ".join([summary, *session.notes, *notes])
+        return FetchResult(list(found.values()), cursor, note=note)
 
     async def _session(
         self, source: SourceSpec, http: HttpClient, opts: RedditOptions, notes: list[str]
@@ -452,13 +569,11 @@ class RedditConnector:
 
     async def _read(
         self, session: _Session, opts: RedditOptions, target: Target, key: str, prog: _Progress
-    ) -> tuple[list[Draft], float]:
-        """New items of one target or keyword: drafts and the newest created_utc."""
+    ) -> tuple[list[Draft], float, tuple[list[str], list[str]]]:
+        """New items of one target or keyword: drafts, the newest created_utc, and (for a
+        post's comments) the left-out comment ids and thread parents kept for next time."""
         if target.mode == "comments":
-            path = f"/comments/{target.post_id}"
-            payload = await session.get(path, {"sort": "new", "limit": "500"})
-            items = parse_comment_tree(payload, source_name=session.source_name)
-            return self._fresh(items, prog)
+            return await self._read_comments(session, opts, target.post_id, prog)
         path, params = _listing_request(target, key)
         drafts: list[Draft] = []
         newest = prog.since
@@ -485,7 +600,96 @@ class RedditConnector:
             )
             if not after or not items or reached_old:
                 break
-        return drafts, newest
+        return drafts, newest, ([], [])
+
+    async def _read_comments(
+        self, session: _Session, opts: RedditOptions, post_id: str, prog: _Progress
+    ) -> tuple[list[Draft], float, tuple[list[str], list[str]]]:
+        """A post's comment tree, then the comments its ``more`` stubs left out, at most
+        ``max_more`` calls; what is left is kept in the cursor for the next fetch."""
+        payload = await session.get(f"/comments/{post_id}", {"sort": "new", "limit": "500"})
+        items, stubs, title = parse_comment_page(payload, source_name=session.source_name)
+        drafts, newest = self._fresh(items, prog)
+        session.found_any = session.found_any or bool(drafts)
+        seen = set(prog.seen) | {d.external_id for d in items if d.external_id}
+        queue: deque[_Expansion] = deque()
+        for start in range(0, len(prog.more), MORE_BATCH):
+            queue.append(_Expansion(tuple(prog.more[start : start + MORE_BATCH]), old=True))
+        queue.extend(_Expansion((), thread=parent, old=True) for parent in prog.threads)
+        queued = set(prog.more) | {f"thread:{t}" for t in prog.threads}
+
+        def enqueue(found: list[MoreStub], *, old: bool) -> None:
+            for stub in found:
+                if stub.is_thread:
+                    parent = stub.parent_id.removeprefix("t1_")
+                    if f"thread:{parent}" not in queued:
+                        queued.add(f"thread:{parent}")
+                        queue.append(_Expansion((), thread=parent, old=old))
+                    continue
+                ids = [c for c in stub.children if c not in queued and f"t1_{c}" not in seen]
+                queued.update(ids)
+                for start in range(0, len(ids), MORE_BATCH):
+                    queue.append(_Expansion(tuple(ids[start : start + MORE_BATCH]), old=old))
+
+        enqueue(stubs, old=False)
+        calls = 0
+        stopped = False
+        while queue and calls < opts.max_more:
+            job = queue[0]
+            try:
+                if job.thread:
+                    page = await session.get(
+                        f"/comments/{post_id}/_/{job.thread}", {"sort": "new", "limit": "500"}
+                    )
+                    found, more, _ = parse_comment_page(page, source_name=session.source_name)
+                else:
+                    params = {
+                        "link_id": f"t3_{post_id}",
+                        "children": ",".join(job.ids),
+                        "api_type": "json",
+                        "sort": "new",
+                    }
+                    page = await session.get("/api/morechildren", params)
+                    found, more = parse_more_children(
+                        page, source_name=session.source_name, title=title
+                    )
+            except (_Stop, RateLimited) as exc:
+                reason = "Reddit's rate limit is used up" if isinstance(exc, _Stop) else str(exc)
+                session.notes.append(
+                    f"{reason} while reading left-out comments; the rest next time"
+                )
+                stopped = True
+                break
+            except (ParseError, SourceGone) as exc:
+                # a deleted thread, a refused batch: the others may still be read
+                session.notes.append(f"skipped some left-out comments: {exc}")
+                found, more = [], []
+            except ConnectorError as exc:
+                session.notes.append(
+                    f"stopped reading left-out comments: {exc}; the rest next time"
+                )
+                stopped = True
+                break
+            queue.popleft()
+            calls += 1
+            fresh = [d for d in found if d.external_id not in seen]
+            if not job.old:
+                fresh, _ = self._fresh(fresh, prog)
+            seen.update(d.external_id for d in found if d.external_id)
+            drafts.extend(fresh)
+            session.found_any = session.found_any or bool(fresh)
+            stamps = [d.published_at.timestamp() for d in fresh if d.published_at is not None]
+            newest = max([newest, *stamps])
+            enqueue(more, old=job.old)
+        more_ids = [i for job in queue for i in job.ids][:MAX_PENDING]
+        threads = [job.thread for job in queue if job.thread][:MAX_PENDING]
+        if queue and not stopped:
+            left = len(more_ids) + len(threads)
+            session.notes.append(
+                f"{left} left-out comment ids or threads of post {post_id} not read yet "
+                f"(max_more={opts.max_more} calls per fetch): the rest next time"
+            )
+        return drafts, newest, (more_ids, threads)
 
     @staticmethod
     def _fresh(items: list[Draft], prog: _Progress) -> tuple[list[Draft], float]:
@@ -518,6 +722,13 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def _progress(value: Any) -> _Progress:
     data = _mapping(value)
     since = _number(data.get("since")) or 0.0
-    seen = data.get("seen")
-    names = [s for s in seen if isinstance(s, str)] if isinstance(seen, list) else []
-    return _Progress(since, names[:MAX_SEEN])
+    return _Progress(
+        since,
+        _strings(data.get("seen"))[:MAX_SEEN],
+        [i for i in _strings(data.get("more")) if _SHORT_ID.fullmatch(i)][:MAX_PENDING],
+        [i for i in _strings(data.get("threads")) if _SHORT_ID.fullmatch(i)][:MAX_PENDING],
+    )
+
+
+def _strings(value: Any) -> list[str]:
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
