@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from flocon.connectors.youtube import (
     threads_missing_replies,
 )
 from flocon.domain.models import AuthorRef, Draft
-from flocon.errors import AuthFailed, ParseError, RateLimited
+from flocon.errors import AuthFailed, ParseError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "youtube"
 VIDEO = "dQw4w9WgXcQ"
@@ -188,9 +189,95 @@ def test_video_threads_pages_and_missing_replies(http_server: LocalHTTPServer) -
 def test_next_fetch_keeps_only_newer_threads(http_server: LocalHTTPServer) -> None:
     serve(http_server)
     first = fetch(spec(f"video:{VIDEO}", http_server))
+    assert set(first.cursor["threads"][VIDEO]) == {
+        "UgzAbC1thread",
+        "UgxDeF2thread",
+        "UgyGhI3thread",
+    }
     second = fetch(spec(f"video:{VIDEO}", http_server, cursor=first.cursor))
     assert second.drafts == []
-    assert second.cursor["quota"]["used"] == 4  # one page, nothing new on it
+    # Both pages are read again (the oldest tracked thread is on the second one), but
+    # unchanged threads cost no replies call.
+    routes = [r.route.rsplit("/", 1)[1] for r in http_server.requests[3:]]
+    assert routes == ["commentThreads", "commentThreads"]
+    assert second.cursor["quota"]["used"] == 5
+    assert second.cursor["threads"] == first.cursor["threads"]
+
+
+def test_a_new_reply_to_an_old_thread_is_found_once(http_server: LocalHTTPServer) -> None:
+    serve(http_server)
+    first = fetch(spec(f"video:{VIDEO}", http_server))
+    grown = load("threads_page0.json")
+    grown["items"][0]["snippet"]["totalReplyCount"] = 4
+
+    def threads(request: RecordedRequest) -> Reply:
+        if request.query.get("pageToken"):
+            return Reply(200, (FIXTURES / "threads_page1.json").read_bytes(), JSON)
+        return Reply(200, json.dumps(grown).encode(), JSON)
+
+    http_server.route_handler("/youtube/v3/commentThreads", threads)
+    replies = (FIXTURES / "replies_newest.json").read_bytes()
+    http_server.route("/youtube/v3/comments", body=replies, headers=JSON)
+    later = NOW + 15 * 3600
+    second = fetch(spec(f"video:{VIDEO}", http_server, cursor=first.cursor), later)
+    assert [(d.external_id, d.parent_external_id) for d in second.drafts] == [
+        ("UgzAbC1thread.AAAreply4", "UgzAbC1thread")
+    ]
+    asked = http_server.requests_to("/youtube/v3/comments")
+    assert len(asked) == 2  # one for the first fetch, one (no next page) for the new reply
+    assert asked[-1].query["parentId"] == ["UgzAbC1thread"]
+    assert asked[-1].query["textFormat"] == ["plainText"]
+    state = second.cursor["threads"][VIDEO]["UgzAbC1thread"]
+    assert state[0] == 4
+    assert state[2] == datetime(2026, 11, 26, 9, 0, tzinfo=UTC).timestamp()
+
+    third = fetch(spec(f"video:{VIDEO}", http_server, cursor=second.cursor), later + 600)
+    assert third.drafts == []
+    assert len(http_server.requests_to("/youtube/v3/comments")) == 2
+
+
+def test_a_new_reply_included_in_the_thread_costs_no_call(http_server: LocalHTTPServer) -> None:
+    serve(http_server)
+    first = fetch(spec(f"video:{VIDEO}", http_server))
+    grown = load("threads_page0.json")
+    item = grown["items"][1]
+    item["snippet"]["totalReplyCount"] = 1
+    reply = load("replies_newest.json")["items"][0]
+    reply = {**reply, "id": "UgxDeF2thread.AAAnew", "snippet": {**reply["snippet"]}}
+    del reply["snippet"]["parentId"]  # the parent id comes from the thread
+    item["replies"] = {"comments": [reply]}
+    http_server.route_handler(
+        "/youtube/v3/commentThreads",
+        lambda request: Reply(
+            200,
+            (FIXTURES / "threads_page1.json").read_bytes()
+            if request.query.get("pageToken")
+            else json.dumps(grown).encode(),
+            JSON,
+        ),
+    )
+    second = fetch(spec(f"video:{VIDEO}", http_server, cursor=first.cursor))
+    assert len(http_server.requests_to("/youtube/v3/comments")) == 1  # the first fetch's
+    assert [(d.external_id, d.parent_external_id) for d in second.drafts] == [
+        ("UgxDeF2thread.AAAnew", "UgxDeF2thread")
+    ]
+
+
+def test_tracked_threads_are_bounded() -> None:
+    from flocon.connectors import youtube
+
+    threads = {
+        "v1": {f"t{i}": [0, i, i] for i in range(youtube.MAX_THREADS_PER_VIDEO + 50)},
+        "v2": {"old": [0, 0, 0], "new": [1, 5, int(NOW)]},
+        "gone": {"t": [0, 0, int(NOW)]},
+    }
+    kept = youtube._bounded_threads(threads, ["v1", "v2"], now=200.0)
+    assert len(kept["v1"]) == youtube.MAX_THREADS_PER_VIDEO
+    assert "t149" in kept["v1"] and "t0" not in kept["v1"]
+    assert "gone" not in kept
+    assert set(kept["v2"]) == {"old", "new"}  # both within 30 days of "now" here
+    kept = youtube._bounded_threads(threads, ["v2"], now=NOW)
+    assert kept == {"v2": {"new": [1, 5, int(NOW)]}}
 
 
 def test_quota_reached_waits_until_midnight_pacific_then_resumes(
@@ -200,16 +287,19 @@ def test_quota_reached_waits_until_midnight_pacific_then_resumes(
     options = {"daily_quota": "3"}
     first = fetch(spec(f"video:{VIDEO}", http_server, options=options))
     assert first.cursor["quota"]["used"] == 3
-    with pytest.raises(RateLimited, match="daily quota reached") as info:
-        fetch(spec(f"video:{VIDEO}", http_server, options=options, cursor=first.cursor))
-    assert info.value.retry_after == 14 * 3600  # 10:00 PT → midnight PT
-    assert KEY not in str(info.value)
+    assert first.retry_after_s is None
+    spent = fetch(spec(f"video:{VIDEO}", http_server, options=options, cursor=first.cursor))
+    assert spent.drafts == []
+    assert spent.retry_after_s == 14 * 3600  # 10:00 PT → midnight PT
+    assert spent.cursor["quota"] == first.cursor["quota"]
+    assert "stopped before passing the daily quota (3 of 3 units" in spent.note
+    assert KEY not in spent.note
     assert len(http_server.requests) == 3
     tomorrow = NOW + 15 * 3600
     third = fetch(
         spec(f"video:{VIDEO}", http_server, options=options, cursor=first.cursor), tomorrow
     )
-    assert third.cursor["quota"] == {"day": "2026-11-26", "used": 1}
+    assert third.cursor["quota"] == {"day": "2026-11-26", "used": 2}  # both pages: tracked
 
 
 def test_quota_reached_midway_returns_what_was_found(http_server: LocalHTTPServer) -> None:
@@ -218,6 +308,63 @@ def test_quota_reached_midway_returns_what_was_found(http_server: LocalHTTPServe
     assert len(http_server.requests) == 2
     assert len(result.drafts) == 5
     assert "stopped before passing the daily quota (2 of 2 units" in result.note
+    assert result.retry_after_s == 14 * 3600
+
+
+def test_units_spent_before_a_quota_stop_are_kept(http_server: LocalHTTPServer) -> None:
+    serve(http_server)
+    first = fetch(spec(f"video:{VIDEO}", http_server))
+    options = {"daily_quota": "4"}
+    # Page 1 is read again for the tracked threads: the stop comes after one unit, with
+    # nothing new found; the unit is still counted.
+    second = fetch(spec(f"video:{VIDEO}", http_server, options=options, cursor=first.cursor))
+    assert second.drafts == []
+    assert second.cursor["quota"] == {"day": "2026-11-25", "used": 4}
+    assert second.retry_after_s == 14 * 3600
+    assert second.cursor["videos"] == first.cursor["videos"]
+
+
+def test_a_quota_stop_schedules_the_source_after_the_reset(
+    sqlite_url: str, tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    from flocon.credentials import CredentialBox
+    from flocon.services import fetching
+    from flocon.services import sources as svc
+    from flocon.settings import Settings
+    from flocon.storage import migrate
+    from flocon.storage.engine import build_engine
+
+    serve(http_server)
+    engine = build_engine(Settings(database_url=sqlite_url))
+    migrate.upgrade(engine)
+    box = CredentialBox(Settings(), key_file=tmp_path / "secret.key")
+    source = svc.add_source(
+        engine,
+        box,
+        "default",
+        kind="youtube",
+        target=f"video:{VIDEO}",
+        every_s=60,
+        options={"base_url": http_server.url("/youtube/v3"), "daily_quota": "1"},
+        credentials={"api_key": KEY},
+    )
+
+    async def go() -> fetching.CycleReport:
+        config = HttpConfig(allowed_hosts=frozenset({"127.0.0.1"}), retries=0)
+        async with HttpClient(config) as http:
+            return await fetching.run_cycle(engine, box, http, source_ids=[source.id])
+
+    before = time.time()
+    report = asyncio.run(go())
+    after = time.time()
+    assert report.outcomes[0].ok and report.outcomes[0].fetched == 3
+    stored = svc.get_source(engine, "default", str(source.id))
+    assert stored.cursor["quota"]["used"] == 1
+    assert stored.next_run_at is not None
+    wait = stored.next_run_at.replace(tzinfo=UTC).timestamp() - before
+    expected = max(60.0, seconds_to_quota_reset(after))
+    assert expected - 5 <= wait <= max(60.0, seconds_to_quota_reset(before)) + 5
+    engine.dispose()
 
 
 def test_search_costs_100_units_then_reads_the_videos_found(http_server: LocalHTTPServer) -> None:

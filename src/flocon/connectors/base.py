@@ -39,12 +39,19 @@ class SourceSpec:
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """What one fetch found. ``cursor`` replaces the stored cursor once the drafts are stored."""
+    """What one fetch found. ``cursor`` replaces the stored cursor once the drafts are stored.
+
+    ``retry_after_s``, when set, asks the runner not to fetch this source again for at
+    least that many seconds (e.g. a daily quota spent until its reset): the next run is
+    then the later of this and the source's usual interval. ``None`` (the default) keeps
+    the usual schedule.
+    """
 
     drafts: list[Draft]
     cursor: dict[str, Any]
     not_modified: bool = False
     note: str = ""
+    retry_after_s: float | None = None
 
 
 class Connector(Protocol):

@@ -12,8 +12,16 @@ page) are pure. :class:`YouTubeConnector` reads:
 
 Every call costs quota units (``search.list`` 100, the others 1). The units used
 today, in Pacific time (when Google resets quotas), live in ``cursor["quota"]``;
-a fetch that would pass ``daily_quota`` stops, and raises :class:`RateLimited` until
-midnight Pacific time when it found nothing. The API key never appears in a note.
+a fetch that would pass ``daily_quota`` stops and *returns* what it found with the
+units it used, asking (``FetchResult.retry_after_s``) not to run again before
+midnight Pacific time. The API key never appears in a note.
+
+New replies to older threads: ``cursor["threads"]`` keeps, per video, the reply
+count seen for each thread active in the last ``REPLY_WINDOW_S`` (at most
+``MAX_THREADS_PER_VIDEO`` per video, ``MAX_THREADS`` in all). Threads are read back
+(``max_pages`` at most) until the oldest tracked one; a thread whose
+``totalReplyCount`` grew gets its new replies, from those the thread includes or
+else from ``comments.list?parentId=`` (stopping at replies already seen).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import parse_qs, urlsplit
@@ -68,6 +76,11 @@ COSTS: Final = {
 MAX_KEYWORDS: Final = 5
 #: Videos remembered in the cursor (searched and channel targets).
 MAX_TRACKED: Final = 50
+#: Threads whose reply counts are watched: active (posted or replied to) in the last
+#: 30 days, at most 100 per video (one page of threads) and 1,000 in all.
+REPLY_WINDOW_S: Final = 30 * 24 * 3600
+MAX_THREADS_PER_VIDEO: Final = 100
+MAX_THREADS: Final = 1000
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 _OPTION_RANGES: Final = {
@@ -90,16 +103,16 @@ def parse_threads(payload: Any, *, source_name: str) -> list[Draft]:
         video_id = as_str(snippet.get("videoId")) or as_str(
             _mapping(top.get("snippet")).get("videoId")
         )
-        drafts.append(
-            _comment(
-                top,
-                source_name,
-                video_id=video_id,
-                replies=as_int(snippet.get("totalReplyCount"), digits=True),
-            )
+        thread = _comment(
+            top,
+            source_name,
+            video_id=video_id,
+            replies=as_int(snippet.get("totalReplyCount"), digits=True),
         )
+        drafts.append(thread)
         for reply in _mapping(item.get("replies")).get("comments") or []:
-            drafts.append(_comment(_mapping(reply), source_name, video_id=video_id))
+            draft = _comment(_mapping(reply), source_name, video_id=video_id)
+            drafts.append(_with_parent(draft, thread.external_id or ""))
     return drafts
 
 
@@ -200,7 +213,11 @@ def seconds_to_quota_reset(now: float) -> float:
 
 
 class _QuotaSpent(Exception):
-    """The next call would pass the daily quota: return what was found (``drafts``)."""
+    """The next call would pass the daily quota: return what was found (``drafts``).
+
+    Caught by ``fetch`` whether or not anything was found: the run returns, so the units
+    spent are stored with the cursor (a raised error would keep the old cursor).
+    """
 
     def __init__(self) -> None:
         super().__init__("daily quota spent")
@@ -213,20 +230,13 @@ class _Quota:
     used: int
     limit: int
     now: float
-    found_any: bool = False
+    stopped: bool = False
 
-    def spend(self, cost: int, source_name: str) -> None:
+    def spend(self, cost: int) -> None:
         if self.used + cost <= self.limit:
             self.used += cost
             return
-        if not self.found_any:
-            wait = seconds_to_quota_reset(self.now)
-            raise RateLimited(
-                f"YouTube daily quota reached ({self.used} of {self.limit} units used today, "
-                f"Pacific time); it resets in {wait / 3600:.1f} h",
-                retry_after=wait,
-                source=source_name,
-            )
+        self.stopped = True
         raise _QuotaSpent
 
 
@@ -308,7 +318,7 @@ class _Run:
     source_name: str
 
     async def call(self, method: str, params: dict[str, str]) -> Any:
-        self.quota.spend(COSTS[method], self.source_name)
+        self.quota.spend(COSTS[method])
         url = f"{self.opts.base_url}/{method}"
         response = await self.http.get(url, params={**params, "key": self.key})
         return response.json()
@@ -355,6 +365,7 @@ class YouTubeConnector:
             for k, v in _mapping(source.cursor.get("searched")).items()
             if isinstance(v, int | float) and not isinstance(v, bool)
         }
+        threads = _stored_threads(source.cursor.get("threads"))
         cursor: dict[str, Any] = dict(source.cursor)
         found: dict[str, Draft] = {}
         notes: list[str] = []
@@ -372,31 +383,41 @@ class YouTubeConnector:
             else:
                 to_read = [value]
             for video_id in to_read:
-                drafts, newest = await self._video(run, video_id, videos.get(video_id, 0.0))
+                seen = threads.setdefault(video_id, {})
+                drafts, newest = await self._video(run, video_id, videos.get(video_id, 0.0), seen)
                 for draft in drafts:
                     found.setdefault(draft.external_id or "", draft)
-                quota.found_any = quota.found_any or bool(drafts)
                 videos[video_id] = max(newest, videos.get(video_id, 0.0))
         except _QuotaSpent as spent:
             # The interrupted video keeps its cursor: what was missed comes next time.
             for draft in spent.drafts:
                 found.setdefault(draft.external_id or "", draft)
-            notes.append(
-                f"stopped before passing the daily quota ({quota.used} of {quota.limit} units "
-                "used today); the rest after midnight Pacific time"
-            )
         except RateLimited as exc:
             if not found:
                 raise
             notes.append(f"stopped early: {exc}")
+        retry_after_s = None
+        if quota.stopped:
+            retry_after_s = seconds_to_quota_reset(now)
+            notes.append(
+                f"stopped before passing the daily quota ({quota.used} of {quota.limit} units "
+                f"used today); the rest after midnight Pacific time, in "
+                f"{retry_after_s / 3600:.1f} h"
+            )
         recent = sorted(videos, key=lambda v: videos[v], reverse=True)[:MAX_TRACKED]
         cursor.update(
             quota={"day": quota.day, "used": quota.used},
             videos={v: videos[v] for v in recent},
             searched=searched,
+            threads=_bounded_threads(threads, recent, now),
         )
         summary = f"{len(found)} comments from YouTube ({quota.used} quota units used today)"
-        return FetchResult(list(found.values()), cursor, note="; ".join([summary, *notes]))
+        return FetchResult(
+            list(found.values()),
+            cursor,
+            note="; ".join([summary, *notes]),
+            retry_after_s=retry_after_s,
+        )
 
     async def _search_all(
         self,
@@ -459,20 +480,30 @@ class YouTubeConnector:
                 found.append(video_id)
         return found[: run.opts.max_videos]
 
-    async def _video(self, run: _Run, video_id: str, since: float) -> tuple[list[Draft], float]:
-        """Threads newer than ``since`` (pages up to max_pages), with all their replies."""
+    async def _video(
+        self, run: _Run, video_id: str, since: float, seen: dict[str, list[int]]
+    ) -> tuple[list[Draft], float]:
+        """Threads newer than ``since`` with all their replies, and the new replies of
+        the tracked threads in ``seen`` (updated in place, thread by thread)."""
         drafts: list[Draft] = []
         try:
-            newest = await self._video_pages(run, video_id, since, drafts)
+            newest = await self._video_pages(run, video_id, since, drafts, seen)
         except _QuotaSpent as spent:
             spent.drafts = drafts
             raise
         return drafts, newest
 
     async def _video_pages(
-        self, run: _Run, video_id: str, since: float, drafts: list[Draft]
+        self,
+        run: _Run,
+        video_id: str,
+        since: float,
+        drafts: list[Draft],
+        seen: dict[str, list[int]],
     ) -> float:
         newest = since
+        # Tracked threads may lie further back than the new ones: read until the oldest.
+        horizon = min((state[1] for state in seen.values()), default=None)
         token: str | None = None
         for _ in range(run.opts.max_pages):
             params = {
@@ -495,31 +526,162 @@ class YouTubeConnector:
             drafts.extend(
                 d for d in page if d.external_id in fresh_tops or d.parent_external_id in fresh_tops
             )
-            run.quota.found_any = run.quota.found_any or bool(drafts)
-            for top_id, _ in threads_missing_replies(payload):
+            missing = {top_id for top_id, _ in threads_missing_replies(payload)}
+            for top in tops:
+                top_id = top.external_id or ""
+                included = [d for d in page if d.parent_external_id == top_id]
                 if top_id in fresh_tops:
-                    await self._replies(run, top_id, video_id, drafts)
-            for d in tops:
-                if d.published_at is not None:
-                    newest = max(newest, d.published_at.timestamp())
+                    replies = included
+                    if top_id in missing:
+                        replies = await self._replies(run, top_id, video_id, drafts)
+                    _remember(seen, top, replies, run.quota.now)
+                else:
+                    await self._old_thread(run, video_id, top, included, seen, drafts)
+            stamps = [d.published_at.timestamp() for d in tops if d.published_at is not None]
+            if stamps:
+                newest = max(newest, *stamps)
             token = as_str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
-            if not token or len(fresh_tops) < len(tops):
+            tracked_further = horizon is not None and bool(stamps) and min(stamps) > horizon
+            if not token or (len(fresh_tops) < len(tops) and not tracked_further):
                 break
         return newest
 
-    async def _replies(self, run: _Run, parent_id: str, video_id: str, drafts: list[Draft]) -> None:
+    async def _old_thread(
+        self,
+        run: _Run,
+        video_id: str,
+        top: Draft,
+        included: list[Draft],
+        seen: dict[str, list[int]],
+        drafts: list[Draft],
+    ) -> None:
+        """New replies of a thread already seen: none when its reply count did not grow."""
+        top_id = top.external_id or ""
+        total = top.replies or 0
+        state = seen.get(top_id)
+        if state is None:  # not tracked yet (older, or the first fetch): counts from now on
+            _remember(seen, top, included, run.quota.now)
+            return
+        count, _, last_seen = state
+        if total <= count:
+            state[0] = total  # unchanged (or replies deleted): no call
+            return
+        new = [r for r in included if _after(r, last_seen)]
+        if len(new) < total - count:
+            new = await self._new_replies(run, top_id, video_id, last_seen, total - count)
+        drafts.extend(new)
+        _remember(seen, top, new, run.quota.now, previous=state)
+
+    async def _new_replies(
+        self, run: _Run, parent_id: str, video_id: str, last_seen: int, wanted: int
+    ) -> list[Draft]:
+        """Replies posted after ``last_seen``, newest first, until one already seen."""
+        new: list[Draft] = []
         token: str | None = None
         for _ in range(run.opts.max_pages):
-            params = {
-                "part": "snippet",
-                "parentId": parent_id,
-                "maxResults": "100",
-                "textFormat": "plainText",
-            }
-            if token:
-                params["pageToken"] = token
-            payload = await run.call("comments", params)
-            drafts.extend(parse_replies(payload, source_name=run.source_name, video_id=video_id))
+            payload = await run.call("comments", _replies_params(parent_id, token))
+            page = [
+                _with_parent(d, parent_id)
+                for d in parse_replies(payload, source_name=run.source_name, video_id=video_id)
+            ]
+            new.extend(d for d in page if _after(d, last_seen))
+            token = as_str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
+            if not token or len(new) >= wanted or any(not _after(d, last_seen) for d in page):
+                break
+        return new
+
+    async def _replies(
+        self, run: _Run, parent_id: str, video_id: str, drafts: list[Draft]
+    ) -> list[Draft]:
+        """All replies of a new thread (``max_pages`` pages at most), added to ``drafts``."""
+        replies: list[Draft] = []
+        token: str | None = None
+        for _ in range(run.opts.max_pages):
+            payload = await run.call("comments", _replies_params(parent_id, token))
+            page = [
+                _with_parent(d, parent_id)
+                for d in parse_replies(payload, source_name=run.source_name, video_id=video_id)
+            ]
+            drafts.extend(page)
+            replies.extend(page)
             token = as_str(payload.get("nextPageToken")) if isinstance(payload, Mapping) else None
             if not token:
                 break
+        return replies
+
+
+def _replies_params(parent_id: str, token: str | None) -> dict[str, str]:
+    params = {
+        "part": "snippet",
+        "parentId": parent_id,
+        "maxResults": "100",
+        "textFormat": "plainText",
+    }
+    if token:
+        params["pageToken"] = token
+    return params
+
+
+def _with_parent(draft: Draft, parent_id: str) -> Draft:
+    if draft.parent_external_id == parent_id:
+        return draft
+    return replace(draft, parent_external_id=parent_id)
+
+
+def _after(draft: Draft, stamp: int) -> bool:
+    """Whether a reply is newer than ``stamp`` (one without a date counts as new)."""
+    return draft.published_at is None or draft.published_at.timestamp() > stamp
+
+
+# --------------------------------------------------------------------------- tracked threads
+
+
+def _remember(
+    seen: dict[str, list[int]],
+    top: Draft,
+    replies: list[Draft],
+    now: float,
+    previous: list[int] | None = None,
+) -> None:
+    """Record a thread as ``[reply count, published, last activity]`` (UNIX seconds)."""
+    published = int(top.published_at.timestamp()) if top.published_at else int(now)
+    stamps = [int(r.published_at.timestamp()) for r in replies if r.published_at is not None]
+    last = max([published, *stamps, *(previous[2:3] if previous else [])])
+    seen[top.external_id or ""] = [top.replies or 0, published, last]
+
+
+def _stored_threads(value: Any) -> dict[str, dict[str, list[int]]]:
+    """``cursor["threads"]`` as stored, without malformed entries."""
+    threads: dict[str, dict[str, list[int]]] = {}
+    for video_id, entries in _mapping(value).items():
+        kept = {}
+        for thread_id, state in _mapping(entries).items():
+            if (
+                isinstance(state, list)
+                and len(state) == 3
+                and all(isinstance(x, int | float) and not isinstance(x, bool) for x in state)
+            ):
+                kept[thread_id] = [int(x) for x in state]
+        threads[str(video_id)] = kept
+    return threads
+
+
+def _bounded_threads(
+    threads: dict[str, dict[str, list[int]]], videos: list[str], now: float
+) -> dict[str, dict[str, list[int]]]:
+    """Threads of tracked videos active within the window, the most recent first:
+    at most ``MAX_THREADS_PER_VIDEO`` per video and ``MAX_THREADS`` in all."""
+    oldest = now - REPLY_WINDOW_S
+    candidates: list[tuple[int, str, str]] = []
+    for video_id in videos:
+        entries = threads.get(video_id, {})
+        active = sorted(
+            ((state[2], thread_id) for thread_id, state in entries.items() if state[2] >= oldest),
+            reverse=True,
+        )[:MAX_THREADS_PER_VIDEO]
+        candidates.extend((stamp, video_id, thread_id) for stamp, thread_id in active)
+    candidates.sort(reverse=True)
+    kept: dict[str, dict[str, list[int]]] = {}
+    for _, video_id, thread_id in candidates[:MAX_THREADS]:
+        kept.setdefault(video_id, {})[thread_id] = threads[video_id][thread_id]
+    return kept

@@ -118,8 +118,12 @@ def _store_success(
     next_in_s: float | None = None,
 ) -> IngestCounts:
     """Drafts and the new cursor in one transaction, the source marked healthy and
-    rescheduled ``next_in_s`` from now (default: its interval)."""
+    rescheduled ``next_in_s`` from now (default: its interval), or later when the
+    result asks for it (``result.retry_after_s``)."""
     drafts = [_as_source(d, source) for d in result.drafts]
+    delay = next_in_s or source.every_s or 900
+    if result.retry_after_s is not None:
+        delay = max(delay, result.retry_after_s)
     with write(engine) as conn:
         counts = ingestor.ingest_batch(conn, drafts, prepared) if drafts else IngestCounts()
         q.update_fields(
@@ -132,7 +136,7 @@ def _store_success(
             failing_since=None,
             consecutive_failures=0,
             last_items=len(drafts),
-            next_run_at=now + timedelta(seconds=next_in_s or source.every_s or 900),
+            next_run_at=now + timedelta(seconds=delay),
         )
     return counts
 
