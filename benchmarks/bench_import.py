@@ -58,14 +58,26 @@ def baseline(engine: Engine, items: list[dict[str, object]]) -> float:
     return len(items) / elapsed
 
 
-def run(label: str, url: str, data: Path, items: list[dict[str, object]], n_watches: int) -> None:
+def run(
+    label: str,
+    url: str,
+    data: Path,
+    items: list[dict[str, object]],
+    n_watches: int,
+    *,
+    analyze: str | None = None,
+) -> None:
+    """Import into a fresh database; with ``analyze`` (a profile), matched items are analysed."""
+    settings = Settings(database_url=url, sentiment_profile=analyze) if analyze else None
     engine = build_engine(Settings(database_url=url))
     migrate.upgrade(engine)
     for name, query in make_watches(n_watches):
         watches.add_watch(engine, "default", name=name, query=str(query))
     base = baseline(engine, items)
     start = time.perf_counter()
-    report = importing.import_file(engine, "default", data, fmt="jsonl", batch_size=BATCH)
+    report = importing.import_file(
+        engine, "default", data, fmt="jsonl", batch_size=BATCH, settings=settings
+    )
     elapsed = time.perf_counter() - start
     c = report.counts
     rate = len(items) / elapsed
@@ -103,6 +115,11 @@ def main() -> int:
     parser.add_argument("--watches", type=int, default=100)
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--analyze",
+        choices=["fast", "accurate"],
+        help="also import into SQLite with analysis on ingest (this profile), same items",
+    )
     args = parser.parse_args()
     print(f"date       {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"machine    {platform.platform()} / {os.cpu_count()} cpus")
@@ -114,6 +131,9 @@ def main() -> int:
             for item in items:
                 f.write(json.dumps(item, ensure_ascii=False) + "\n")
         run("sqlite", f"sqlite:///{tmp}/bench.db", data, items, args.watches)
+        if args.analyze:
+            url = f"sqlite:///{tmp}/bench-analyze.db"
+            run(f"+{args.analyze}", url, data, items, args.watches, analyze=args.analyze)
         pg = os.environ.get("FLOCON_TEST_POSTGRES_URL")
         if pg and not args.skip_postgres:
             admin = create_engine(pg, isolation_level="AUTOCOMMIT")
