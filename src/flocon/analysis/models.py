@@ -17,14 +17,18 @@ from flocon.analysis.linear import LinearModel
 
 __all__ = [
     "PROFILES",
+    "TRAINED_PROFILES",
     "Profile",
     "load",
     "shipped_path",
     "workspace_path",
 ]
 
-Profile = Literal["fast", "accurate"]
-PROFILES: Final[tuple[Profile, ...]] = ("fast", "accurate")
+Profile = Literal["fast", "accurate", "transformers"]
+#: ``transformers`` runs a local model directory the user provides (optional extra).
+PROFILES: Final[tuple[Profile, ...]] = ("fast", "accurate", "transformers")
+#: The profiles whose models this project trains and ships.
+TRAINED_PROFILES: Final[tuple[Profile, ...]] = ("fast", "accurate")
 #: Model names: one file each.
 SENTIMENT_FAST: Final = "sentiment-fast"
 SENTIMENT_ACCURATE: Final = "sentiment-accurate"
@@ -48,7 +52,9 @@ def sentiment_name(profile: str) -> str:
 
 
 def needs_answer_name(profile: str) -> str:
-    return NEEDS_ANSWER_FAST if profile == "fast" else NEEDS_ANSWER_ACCURATE
+    """The needs-answer model of ``profile`` (the transformers profile uses the fast one:
+    its sentiment model already costs the most)."""
+    return NEEDS_ANSWER_ACCURATE if profile == "accurate" else NEEDS_ANSWER_FAST
 
 
 _cache: dict[Path, LinearModel] = {}

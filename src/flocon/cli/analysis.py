@@ -38,18 +38,27 @@ from flocon.storage.queries import workspaces as wsq
 ProfileOpt = Annotated[
     str | None,
     typer.Option(
-        "--profile", help="Sentiment profile: fast or accurate (default: the workspace's)."
+        "--profile",
+        help="Sentiment profile: fast, accurate or transformers (default: the workspace's).",
     ),
 ]
 
 
-def _profile(value: str | None) -> models.Profile | None:
+def _profile(
+    value: str | None, choices: tuple[models.Profile, ...] = models.PROFILES
+) -> models.Profile | None:
     if value is None:
         return None
-    for profile in models.PROFILES:
+    for profile in choices:
         if value == profile:
             return profile
-    fail(f"--profile must be fast or accurate, not {value!r}", 2)
+    if value in models.PROFILES:
+        fail(
+            f"--profile {value} runs a model you provide; flocon trains only "
+            f"{' and '.join(choices)}",
+            2,
+        )
+    fail(f"--profile must be {', '.join(choices)}, not {value!r}", 2)
 
 
 def _inputs(texts: list[str], input_: str | None) -> Iterator[tuple[str, str]]:
@@ -412,7 +421,7 @@ def train_sentiment(
     """Train a sentiment model (the shipped ones come from this command)."""
     from flocon.analysis.training import train_sentiment as train
 
-    chosen = _profile(profile)
+    chosen = _profile(profile, models.TRAINED_PROFILES)
     assert chosen is not None
     settings = load_settings(database_url)
     corrections: list[Example] = []
@@ -464,7 +473,7 @@ def train_needs_answer(
     """Train the needs-answer (complaint) model; prints its cross-validated macro-F1."""
     from flocon.analysis.training import train_needs_answer as train
 
-    chosen = _profile(profile)
+    chosen = _profile(profile, models.TRAINED_PROFILES)
     assert chosen is not None
     settings = load_settings(database_url)
     target = output or models.shipped_path(models.needs_answer_name(chosen))

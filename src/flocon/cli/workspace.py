@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flocon.cli.common import DatabaseOpt, JsonOpt, fail, opened, out, print_json, safe
+from flocon.cli.common import (
+    DatabaseOpt,
+    JsonOpt,
+    fail,
+    load_settings,
+    opened,
+    out,
+    print_json,
+    safe,
+)
 from flocon.services import workspaces as svc
 
 app = typer.Typer(
@@ -53,20 +62,29 @@ def set_profile(
     name: Annotated[str, typer.Argument(help="Workspace.")],
     profile: Annotated[
         str,
-        typer.Argument(help="fast, accurate, or default (follow FLOCON_SENTIMENT_PROFILE)."),
+        typer.Argument(
+            help="fast, accurate, transformers (FLOCON_TRANSFORMERS_MODEL), or default "
+            "(follow FLOCON_SENTIMENT_PROFILE)."
+        ),
     ],
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Choose the workspace's sentiment model: fast (n-grams) or accurate (embeddings).
+    """Choose the workspace's sentiment model: fast (n-grams), accurate (embeddings) or
+    transformers (a local model directory you provide).
 
     Mentions stored from now on use it; `flocon reanalyze` applies it to stored ones.
     """
     from flocon.services import analysis
 
-    if profile not in ("fast", "accurate", "default"):
-        fail(f"profile must be fast, accurate or default, not {profile!r}", 2)
+    if profile not in ("fast", "accurate", "transformers", "default"):
+        fail(f"profile must be fast, accurate, transformers or default, not {profile!r}", 2)
     with opened(database_url) as engine:
-        analysis.set_profile(engine, name, None if profile == "default" else profile)
+        analysis.set_profile(
+            engine,
+            name,
+            None if profile == "default" else profile,
+            load_settings(database_url),
+        )
     out.print(f"workspace {safe(name)!r}: sentiment profile {profile}")
 
 

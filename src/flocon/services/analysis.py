@@ -74,6 +74,7 @@ def analyzer_for(
         profile=chosen,
         languages=settings.language_codes or DEFAULT_LANGUAGES,
         sentiment_model=workspace_model(settings, workspace.name, chosen),
+        transformers_model=settings.transformers_model,
     )
 
 
@@ -82,9 +83,18 @@ def ingest_analyzer(settings: Settings, workspace: Workspace) -> Analyzer | None
     return analyzer_for(settings, workspace) if settings.analyze_on_ingest else None
 
 
-def set_profile(engine: Engine, workspace: str, profile: str | None) -> None:
+def set_profile(
+    engine: Engine, workspace: str, profile: str | None, settings: Settings | None = None
+) -> None:
     if profile is not None and profile not in models.PROFILES:
-        raise ConfigError(f"unknown sentiment profile {profile!r}: choose fast or accurate")
+        raise ConfigError(
+            f"unknown sentiment profile {profile!r}: choose {', '.join(models.PROFILES)}"
+        )
+    if profile == "transformers" and settings is not None and settings.transformers_model is None:
+        raise ConfigError(
+            "the transformers profile runs a local model directory: set "
+            "FLOCON_TRANSFORMERS_MODEL first (nothing is downloaded)"
+        )
     with write(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
         wsq.set_sentiment_profile(conn, ws.id, profile)
