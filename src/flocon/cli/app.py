@@ -17,6 +17,7 @@ from flocon.cli import analysis as analysis_cli
 from flocon.cli import influence as influence_cli
 from flocon.cli import query as query_cli
 from flocon.cli import quickstart as quickstart_cli
+from flocon.cli import rollups as rollups_cli
 from flocon.cli import source as source_cli
 from flocon.cli import topics as topics_cli
 from flocon.cli import watch as watch_cli
@@ -77,6 +78,7 @@ app.add_typer(query_cli.app, name="query")
 app.add_typer(source_cli.app, name="source")
 app.add_typer(analysis_cli.eval_app, name="eval")
 app.add_typer(analysis_cli.train_app, name="train")
+app.add_typer(rollups_cli.app, name="rollups")
 app.command("analyze")(analysis_cli.analyze)
 app.command("reanalyze")(analysis_cli.reanalyze)
 app.command("correct")(analysis_cli.correct)

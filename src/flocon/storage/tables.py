@@ -254,3 +254,25 @@ author_scores = Table(
     Index("ix_author_scores_scope", "workspace_id", "watch_id", "score"),
     Index("ix_author_scores_author", "author_id"),
 )
+
+#: Mention counts per watch × time bucket (5 minutes and 1 hour) × sentiment × source kind ×
+#: language, kept in step with mention_watches and the analysis columns at write time
+#: (flocon.storage.queries.rollups), so dashboards and detectors read buckets, not mentions.
+#: Only original mentions count (duplicates do not). '' stands for an unknown sentiment or
+#: language. ``flocon rollups check`` compares them with the raw data; ``rebuild`` repairs.
+rollups = Table(
+    "rollups",
+    metadata,
+    Column(
+        "watch_id",
+        Integer,
+        ForeignKey("watches.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("bucket_s", Integer, primary_key=True),
+    Column("bucket_start", UTCDateTime, primary_key=True),
+    Column("sentiment", String(10), primary_key=True),
+    Column("source_kind", String(50), primary_key=True),
+    Column("lang", String(20), primary_key=True),
+    Column("count", Integer, nullable=False),
+)

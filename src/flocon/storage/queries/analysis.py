@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from flocon.storage.queries import rollups
 from flocon.storage.tables import mention_watches, mentions, sentiment_corrections
 
 
@@ -78,9 +79,12 @@ def count_to_analyse(
 
 
 def store_results(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Update analysed mentions; each row has ``mid`` and the analysis columns."""
+    """Update analysed mentions; each row has ``mid`` and the analysis columns.
+    The rollups follow (old keys out, new keys in) in the same transaction."""
     if not rows:
         return
+    ids = [int(r["mid"]) for r in rows]
+    rollups.apply_mentions(conn, ids, -1)
     stmt = (
         update(mentions)
         .where(mentions.c.id == bindparam("mid"))
@@ -97,6 +101,7 @@ def store_results(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         )
     )
     conn.execute(stmt, list(rows))
+    rollups.apply_mentions(conn, ids, +1)
 
 
 @dataclass(frozen=True, slots=True)

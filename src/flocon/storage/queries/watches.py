@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flocon.domain.models import Watch, WatchKind
 from flocon.errors import AlreadyExists, NotFound
+from flocon.storage.queries import rollups
 from flocon.storage.queries.mentions import one_of
 from flocon.storage.tables import mention_watches, watches
 
@@ -114,16 +115,20 @@ def linked_mention_ids(conn: Connection, watch_id: int) -> set[int]:
 
 
 def link(conn: Connection, pairs: Iterable[tuple[int, int]]) -> int:
-    """Link (mention_id, watch_id) pairs; the caller guarantees they are new."""
+    """Link (mention_id, watch_id) pairs; the caller guarantees they are new.
+    The rollups follow in the same transaction."""
     now = datetime.now(UTC)
+    pairs = list(pairs)
     rows = [{"mention_id": m, "watch_id": w, "matched_at": now} for m, w in pairs]
     if rows:
         conn.execute(insert(mention_watches), rows)
+        rollups.apply_pairs(conn, pairs, +1)
     return len(rows)
 
 
 def unlink(conn: Connection, watch_id: int, mention_ids: Iterable[int]) -> int:
     ids = list(mention_ids)
+    rollups.apply_pairs(conn, [(m, watch_id) for m in ids], -1)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         conn.execute(

@@ -1,0 +1,261 @@
+"""Rollups: counts per watch × bucket × sentiment × source kind × language.
+
+They change with every write that changes what a watch holds or how a mention is
+classified, inside the same transaction:
+
+* :func:`flocon.storage.queries.watches.link` / ``unlink`` add / subtract the pairs;
+* :func:`flocon.storage.queries.analysis.store_results` subtracts the mentions' old keys and
+  adds the new ones.
+
+Readers (:func:`series`) aggregate the dimensions they do not need. :func:`expected`
+recomputes everything from the raw data; ``flocon rollups check`` compares, ``rebuild``
+replaces.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, and_, case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from flocon.storage.queries.mentions import one_of
+from flocon.storage.tables import mention_watches, mentions, rollups, sources, watches
+
+__all__ = [
+    "BUCKETS",
+    "Key",
+    "apply_mentions",
+    "apply_pairs",
+    "bucket_start",
+    "expected",
+    "rebuild_all",
+    "replace",
+    "series",
+    "stored",
+]
+
+#: Bucket sizes in seconds: 5 minutes (detectors, recent activity) and 1 hour (baselines,
+#: dashboards).
+BUCKETS: Final = (300, 3600)
+_CHUNK: Final = 500
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Key:
+    watch_id: int
+    bucket_s: int
+    bucket_start: datetime
+    sentiment: str
+    source_kind: str
+    lang: str
+
+
+def bucket_start(at: datetime, bucket_s: int) -> datetime:
+    """The start of the ``bucket_s``-second bucket holding ``at`` (UTC, aligned on the epoch)."""
+    ts = int(at.astimezone(UTC).timestamp())
+    return datetime.fromtimestamp(ts - ts % bucket_s, UTC)
+
+
+def _keys(watch_id: int, row: Any) -> Iterator[Key]:
+    for size in BUCKETS:
+        yield Key(
+            watch_id,
+            size,
+            bucket_start(row.occurred_at, size),
+            row.sentiment or "",
+            row.kind,
+            row.lang or "",
+        )
+
+
+def _mention_rows(conn: Connection, mention_ids: Sequence[int]) -> dict[int, Any]:
+    """The rollup dimensions of original (non-duplicate) mentions, by id."""
+    out: dict[int, Any] = {}
+    for start in range(0, len(mention_ids), _CHUNK):
+        chunk = mention_ids[start : start + _CHUNK]
+        stmt = (
+            select(
+                mentions.c.id,
+                mentions.c.occurred_at,
+                mentions.c.sentiment,
+                mentions.c.lang,
+                sources.c.kind,
+            )
+            .join(sources, sources.c.id == mentions.c.source_id)
+            .where(one_of(conn, mentions.c.id, chunk), mentions.c.duplicate_of.is_(None))
+        )
+        out.update((row.id, row) for row in conn.execute(stmt))
+    return out
+
+
+def _upsert(conn: Connection, deltas: Mapping[Key, int]) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "watch_id": k.watch_id,
+            "bucket_s": k.bucket_s,
+            "bucket_start": k.bucket_start,
+            "sentiment": k.sentiment,
+            "source_kind": k.source_kind,
+            "lang": k.lang,
+            "count": n,
+        }
+        for k, n in sorted(deltas.items())
+        if n
+    ]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(rollups)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[
+            rollups.c.watch_id,
+            rollups.c.bucket_s,
+            rollups.c.bucket_start,
+            rollups.c.sentiment,
+            rollups.c.source_kind,
+            rollups.c.lang,
+        ],
+        set_={"count": rollups.c.count + stmt.excluded.count},
+    )
+    conn.execute(stmt, rows)
+    if any(r["count"] < 0 for r in rows):
+        watch_ids = sorted({r["watch_id"] for r in rows})
+        conn.execute(
+            delete(rollups).where(one_of(conn, rollups.c.watch_id, watch_ids), rollups.c.count <= 0)
+        )
+
+
+def apply_pairs(conn: Connection, pairs: Iterable[tuple[int, int]], sign: int) -> None:
+    """Add (``sign`` = 1) or subtract (−1) (mention_id, watch_id) pairs from the rollups."""
+    by_mention: dict[int, list[int]] = {}
+    for mention_id, watch_id in pairs:
+        by_mention.setdefault(mention_id, []).append(watch_id)
+    if not by_mention:
+        return
+    rows = _mention_rows(conn, sorted(by_mention))
+    deltas: Counter[Key] = Counter()
+    for mention_id, row in rows.items():
+        for watch_id in by_mention[mention_id]:
+            for key in _keys(watch_id, row):
+                deltas[key] += sign
+    _upsert(conn, deltas)
+
+
+def apply_mentions(conn: Connection, mention_ids: Sequence[int], sign: int) -> None:
+    """Add or subtract mentions under every watch they are linked to (before and after
+    their analysis columns change)."""
+    pairs: list[tuple[int, int]] = []
+    ids = sorted(set(mention_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        stmt = select(mention_watches.c.mention_id, mention_watches.c.watch_id).where(
+            one_of(conn, mention_watches.c.mention_id, chunk)
+        )
+        pairs.extend((int(m), int(w)) for m, w in conn.execute(stmt))
+    apply_pairs(conn, pairs, sign)
+
+
+def expected(
+    conn: Connection, workspace_id: int | None, watch_id: int | None = None
+) -> Counter[Key]:
+    """The rollups recomputed from the mentions (one workspace, or all when None)."""
+    stmt = (
+        select(
+            mention_watches.c.watch_id,
+            mentions.c.occurred_at,
+            mentions.c.sentiment,
+            mentions.c.lang,
+            sources.c.kind,
+        )
+        .join(mentions, mentions.c.id == mention_watches.c.mention_id)
+        .join(sources, sources.c.id == mentions.c.source_id)
+        .join(watches, watches.c.id == mention_watches.c.watch_id)
+        .where(mentions.c.duplicate_of.is_(None))
+    )
+    if workspace_id is not None:
+        stmt = stmt.where(watches.c.workspace_id == workspace_id)
+    if watch_id is not None:
+        stmt = stmt.where(mention_watches.c.watch_id == watch_id)
+    out: Counter[Key] = Counter()
+    for row in conn.execute(stmt.execution_options(yield_per=5000)):
+        for key in _keys(int(row.watch_id), row):
+            out[key] += 1
+    return out
+
+
+def stored(conn: Connection, workspace_id: int | None, watch_id: int | None = None) -> Counter[Key]:
+    stmt = select(rollups).join(watches, watches.c.id == rollups.c.watch_id)
+    if workspace_id is not None:
+        stmt = stmt.where(watches.c.workspace_id == workspace_id)
+    if watch_id is not None:
+        stmt = stmt.where(rollups.c.watch_id == watch_id)
+    out: Counter[Key] = Counter()
+    for row in conn.execute(stmt):
+        key = Key(
+            int(row.watch_id),
+            int(row.bucket_s),
+            row.bucket_start,
+            row.sentiment,
+            row.source_kind,
+            row.lang,
+        )
+        out[key] += int(row._mapping["count"])
+    return out
+
+
+def replace(conn: Connection, watch_ids: Sequence[int], counts: Mapping[Key, int]) -> None:
+    """Replace the rollups of ``watch_ids`` with ``counts``."""
+    for start in range(0, len(watch_ids), _CHUNK):
+        chunk = list(watch_ids[start : start + _CHUNK])
+        conn.execute(delete(rollups).where(one_of(conn, rollups.c.watch_id, chunk)))
+    _upsert(conn, {k: n for k, n in counts.items() if n > 0})
+
+
+def rebuild_all(conn: Connection) -> None:
+    """Recompute every rollup from the mentions (used by the migration that creates them)."""
+    ids = [int(w) for w in conn.execute(select(watches.c.id)).scalars()]
+    replace(conn, ids, expected(conn, None))
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCounts:
+    total: int
+    negative: int
+
+
+def series(
+    conn: Connection,
+    watch_id: int,
+    bucket_s: int,
+    since: datetime,
+    until: datetime,
+    *,
+    source_kind: str | None = None,
+    lang: str | None = None,
+) -> dict[datetime, BucketCounts]:
+    """Total and negative mentions per bucket in [since, until), empty buckets omitted."""
+    negative = func.sum(case((rollups.c.sentiment == "negative", rollups.c.count), else_=0))
+    conditions = [
+        rollups.c.watch_id == watch_id,
+        rollups.c.bucket_s == bucket_s,
+        rollups.c.bucket_start >= since,
+        rollups.c.bucket_start < until,
+    ]
+    if source_kind is not None:
+        conditions.append(rollups.c.source_kind == source_kind)
+    if lang is not None:
+        conditions.append(rollups.c.lang == lang)
+    stmt = (
+        select(rollups.c.bucket_start, func.sum(rollups.c.count), negative)
+        .where(and_(*conditions))
+        .group_by(rollups.c.bucket_start)
+        .order_by(rollups.c.bucket_start)
+    )
+    return {
+        start: BucketCounts(int(total), int(neg or 0)) for start, total, neg in conn.execute(stmt)
+    }
