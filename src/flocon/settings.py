@@ -100,6 +100,34 @@ class Settings(BaseSettings):
     source_down_after_s: int = Field(
         default=3600, ge=60, description="A source failing for this long is reported as down."
     )
+    snowball_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A negative mention whose snowball probability reaches this opens a "
+        "'snowball' alert (docs/alerts.md).",
+    )
+    webhook_secret: str = Field(
+        default="",
+        description="Shared secret that signs webhook alerts (HMAC-SHA256, header "
+        "X-Flocon-Signature); at least 16 characters. Required for webhook channels.",
+    )
+    smtp_host: str = Field(default="", description="SMTP server for e-mail alerts.")
+    smtp_port: int | None = Field(
+        default=None, description="SMTP port (default: 587 with starttls, 465 with ssl, 25 none)."
+    )
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="SMTP connection security: starttls, ssl or none."
+    )
+    smtp_username: str = Field(default="", description="SMTP login (empty: no login).")
+    smtp_password: str = Field(default="", description="SMTP password; never logged.")
+    smtp_from: str = Field(default="", description="Sender address of e-mail alerts.")
+    influencer_followers: int = Field(
+        default=10_000,
+        ge=1,
+        description="A mention by an author with at least this many followers opens an "
+        "'influencer' alert.",
+    )
     secret_key: str = Field(
         default="",
         description="Key that encrypts source credentials (a Fernet key: "

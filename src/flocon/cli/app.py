@@ -13,6 +13,7 @@ from typer import _click
 from typer.core import TyperGroup
 
 from flocon import __version__
+from flocon.cli import alerts as alerts_cli
 from flocon.cli import analysis as analysis_cli
 from flocon.cli import influence as influence_cli
 from flocon.cli import query as query_cli
@@ -79,6 +80,9 @@ app.add_typer(source_cli.app, name="source")
 app.add_typer(analysis_cli.eval_app, name="eval")
 app.add_typer(analysis_cli.train_app, name="train")
 app.add_typer(rollups_cli.app, name="rollups")
+app.add_typer(alerts_cli.alerts_app, name="alerts")
+app.add_typer(alerts_cli.rules_app, name="alert-rule")
+app.command("replay")(alerts_cli.replay)
 app.command("analyze")(analysis_cli.analyze)
 app.command("reanalyze")(analysis_cli.reanalyze)
 app.command("correct")(analysis_cli.correct)

@@ -29,7 +29,7 @@ from flocon.connectors.http import build_http_client
 from flocon.connectors.registry import CONNECTORS
 from flocon.credentials import CredentialBox
 from flocon.domain.models import Source
-from flocon.services import fetching
+from flocon.services import alerting, fetching
 from flocon.services import sources as svc
 from flocon.storage.engine import read
 from flocon.storage.queries import workspaces as wsq
@@ -327,13 +327,19 @@ def fetch(
     source: Annotated[
         list[int] | None, typer.Option("--source", help="Only this source id (due or not).")
     ] = None,
+    no_alerts: Annotated[
+        bool,
+        typer.Option("--no-alerts", help="Do not run the detectors nor send alerts meanwhile."),
+    ] = False,
     database_url: DatabaseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Fetch the due sources of every workspace: once, or until interrupted (Ctrl-C).
 
     Without --once, streamed sources (mastodon with stream=true, bluesky jetstream) are
-    followed in real time meanwhile; Ctrl-C or SIGTERM stores their current batch and stops.
+    followed in real time meanwhile, and the detectors run every minute and as soon as new
+    mentions are stored, sending what the alert rules ask for (see docs/alerts.md);
+    Ctrl-C or SIGTERM stores their current batch and stops.
     """
     settings = load_settings(database_url)
     box = CredentialBox(settings)
@@ -357,7 +363,14 @@ def fetch(
                 f"({safe(o.error or '')}); retry in {int(o.retry_in_s or 0)}s"
             )
 
+    wake: asyncio.Event | None = None
+
+    def woken(o: fetching.SourceOutcome) -> None:
+        if wake is not None and o.ok and o.counts.new:
+            wake.set()
+
     def show_batch(o: fetching.SourceOutcome) -> None:
+        woken(o)
         if o.ok and not o.fetched:
             return  # a stream's sign of life
         if json_:
@@ -389,13 +402,33 @@ def fetch(
             show_report(asyncio.run(cycle()))
             return
 
+        def show_and_wake(o: fetching.SourceOutcome) -> None:
+            woken(o)
+            show(o)
+
+        def show_alerts(report: alerting.CheckReport) -> None:
+            for e in report.events:
+                if json_:
+                    print_json({"alert": alerting.event_payload(e)})
+                else:
+                    out.print(
+                        f"alert {e.action}: {e.kind} {safe(e.watch or '')} [{e.severity}] "
+                        f"{safe(one_line(e.explanation, 120))}"
+                    )
+
         async def follow() -> None:
+            nonlocal wake
             stop = asyncio.Event()
+            wake = asyncio.Event()
             loop = asyncio.get_running_loop()
             signals = [signal.SIGINT, signal.SIGTERM]
             for sig in signals:
                 loop.add_signal_handler(sig, stop.set)
             streams: dict[int, asyncio.Task[None]] = {}
+            if not no_alerts:
+                streams[-1] = asyncio.create_task(
+                    alerting.watch_loop(engine, settings, stop, wake, on_report=show_alerts)
+                )
             try:
                 async with build_http_client(settings) as http:
                     try:
@@ -420,7 +453,7 @@ def fetch(
                                     box,
                                     http,
                                     concurrency=settings.fetch_concurrency,
-                                    on_done=show,
+                                    on_done=show_and_wake,
                                     skip_ids=running,
                                     settings=settings,
                                 ),

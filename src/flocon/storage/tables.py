@@ -276,3 +276,95 @@ rollups = Table(
     Column("lang", String(20), primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+#: Who gets told what: a rule applies to one watch, a group of watches, or every watch of its
+#: workspace (both NULL). ``channels`` is sealed with the credential key (webhook and chat URLs
+#: carry tokens); ``channels_shown`` is the same list with the secrets left out.
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("watch_id", Integer, ForeignKey("watches.id", ondelete="CASCADE"), nullable=True),
+    Column("group_name", String(200), nullable=True),
+    Column("signals", String(300), nullable=False),
+    Column("sensitivity", String(10), nullable=False),
+    Column("min_severity", String(10), nullable=False),
+    Column("channels", Text, nullable=True),
+    Column("channels_shown", Text, nullable=False),
+    Column("quiet_hours", String(20), nullable=True),
+    Column("timezone", String(60), nullable=False),
+    Column("cooldown_s", Integer, nullable=False),
+    Column("digest", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+#: Signals that became alerts: a spike or shift episode (opened, updated while it grows,
+#: closed when back to normal), a snowball risk, an influential author, a new site, a source
+#: down. ``key`` makes each one unique within its watch and kind (an episode's start, a mention
+#: id, a site); ``evidence`` is the JSON list of mention ids, ``details`` the JSON of the
+#: detector's figures and factors.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("watch_id", Integer, ForeignKey("watches.id", ondelete="CASCADE"), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("score", Float, nullable=True),
+    Column("episode_start", UTCDateTime, nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("acked_at", UTCDateTime, nullable=True),
+    Column("acked_by", String(200), nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", String(200), nullable=True),
+    Column("explanation", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    UniqueConstraint("workspace_id", "watch_id", "kind", "key"),
+    Index("ix_alerts_status", "workspace_id", "status", "detected_at"),
+)
+
+#: One message for one rule's channel, stored *before* it is sent (never lost): pending, sent,
+#: failed (will retry at next_attempt_at), dead (gave up; `flocon alerts deliveries --replay`).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", Integer, nullable=False),
+    Column("alert_ids", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+#: Detector state of each watch between evaluations (open episodes), as JSON.
+signal_state = Table(
+    "signal_state",
+    metadata,
+    Column("watch_id", Integer, ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True),
+    Column("evaluated_at", UTCDateTime, nullable=False),
+    Column("state", Text, nullable=False),
+)

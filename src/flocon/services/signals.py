@@ -1,0 +1,475 @@
+"""Signals for one workspace at one moment: spikes, shifts to negative, snowball risks,
+influential authors, new sites and sources down. Each becomes an *alert* row (one per
+episode, mention, site or source failure), and each change of an alert an :class:`AlertEvent`
+that the alerting service turns into deliveries.
+
+:func:`evaluate` takes ``now`` as an argument: the scheduler passes the clock, ``flocon replay``
+a simulated one. Detectors read rollups (flocon.storage.queries.rollups), never whole
+mention tables; the per-watch state (open episodes) is saved between calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, Engine
+
+from flocon.domain.models import Watch
+from flocon.settings import Settings
+from flocon.signals import detectors
+from flocon.signals.detectors import Counts, DetectorConfig, Sensitivity
+from flocon.signals.episodes import EpisodeEvent, EpisodeTracker
+from flocon.signals.snowball import Activity, SnowballInput, snowball
+from flocon.storage.engine import read, write
+from flocon.storage.queries import alerts as aq
+from flocon.storage.queries import rollups as rq
+from flocon.storage.queries import watches as wq
+from flocon.storage.queries import workspaces as wsq
+
+__all__ = ["KINDS", "AlertEvent", "evaluate"]
+
+Kind = Literal["spike", "negative_shift", "snowball", "influencer", "new_site", "source_down"]
+KINDS: Final[tuple[Kind, ...]] = (
+    "spike",
+    "negative_shift",
+    "snowball",
+    "influencer",
+    "new_site",
+    "source_down",
+)
+HISTORY: Final = timedelta(days=28)
+RECENT: Final = timedelta(hours=2)
+#: Negative mentions this recent are scored for snowball risk at each evaluation.
+SNOWBALL_HORIZON: Final = timedelta(hours=6)
+#: A snowball alert is updated when its probability rises by this much.
+SNOWBALL_STEP: Final = 0.1
+EVIDENCE: Final = 10
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_TICK: Final = timedelta(microseconds=1)
+_RANK = {"low": 1, "medium": 2, "high": 3}
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One alert opened, updated or closed."""
+
+    alert_id: int
+    action: Literal["opened", "updated", "closed"]
+    watch: str | None
+    watch_id: int | None
+    group: str | None
+    kind: str
+    episode_start: datetime
+    detected_at: datetime
+    severity: str
+    score: float | None
+    evidence: list[int]
+    explanation: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _severity_of(probability: float, threshold: float) -> str:
+    if probability >= max(0.85, threshold + 0.3):
+        return "high"
+    if probability >= max(0.65, threshold + 0.15):
+        return "medium"
+    return "low"
+
+
+def _counts(series: dict[datetime, rq.BucketCounts]) -> dict[datetime, Counts]:
+    return {k: Counts(v.total, v.negative) for k, v in series.items()}
+
+
+def _sensitivity(rules: Sequence[aq.RuleRow], watch: Watch) -> Sensitivity:
+    """The most sensitive level among the rules that cover the watch (medium without rules)."""
+    levels = [
+        r.sensitivity
+        for r in rules
+        if (r.watch_id is None and r.group_name is None)
+        or r.watch_id == watch.id
+        or (r.group_name is not None and r.group_name == watch.group)
+    ]
+    best: Sensitivity = "medium"
+    for level in detectors.SENSITIVITIES:
+        if level in levels:
+            best = level
+    return best
+
+
+def _spread(conn: Connection, first: Sequence[aq.EvidenceRow], until: datetime) -> list[str]:
+    """How the first mentions spread: who replied to whom (as sentences)."""
+    replies = aq.children(conn, [m.id for m in first], until)
+    by_id = {m.id: m for m in first}
+    lines: list[str] = []
+    for reply in replies[:EVIDENCE]:
+        parent = by_id.get(reply.parent_id or -1)
+        if parent is None:
+            continue
+        lines.append(
+            f"{reply.author or 'someone'} replied to {parent.author or 'someone'} "
+            f"(mention {parent.id}) at {reply.occurred_at:%H:%M}"
+        )
+    return lines
+
+
+def _episode_evidence(
+    conn: Connection, watch_id: int, kind: str, onset: datetime, now: datetime
+) -> tuple[list[int], dict[str, Any]]:
+    sentiment = "negative" if kind == "negative_shift" else None
+    first = aq.watch_mentions(
+        conn, watch_id, since=onset, until=now, sentiment=sentiment, limit=EVIDENCE
+    )
+    sites: dict[str, int] = {}
+    for m in aq.watch_mentions(conn, watch_id, since=onset, until=now, limit=2000):
+        sites[m.site or m.source_kind] = sites.get(m.site or m.source_kind, 0) + 1
+    top_sites = sorted(sites.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    return [m.id for m in first], {
+        "earliest": [
+            {"id": m.id, "at": m.occurred_at.isoformat(), "site": m.site, "author": m.author}
+            for m in first
+        ],
+        "spread": _spread(conn, first, now),
+        "sites": [{"site": s, "mentions": n} for s, n in top_sites],
+    }
+
+
+def _episode_events(
+    conn: Connection, ws_id: int, watch: Watch, sensitivity: Sensitivity, now: datetime
+) -> list[AlertEvent]:
+    hour = rq.bucket_start(now, 3600)
+    hourly = rq.series(conn, watch.id, 3600, hour - HISTORY, hour)
+    recent = rq.series(conn, watch.id, 300, rq.bucket_start(now - RECENT, 300), now)
+    readings = detectors.assess(
+        now, _counts(hourly), _counts(recent), DetectorConfig(sensitivity=sensitivity)
+    )
+    _, state = aq.load_state(conn, watch.id)
+    tracker = EpisodeTracker.from_dict(state["episodes"]) if "episodes" in state else None
+    tracker = tracker or EpisodeTracker()
+    events = [_store_episode(conn, ws_id, watch, e, now) for e in tracker.step(now, readings)]
+    state["episodes"] = tracker.to_dict()
+    aq.save_state(conn, watch.id, now, state)
+    return [e for e in events if e is not None]
+
+
+def _store_episode(
+    conn: Connection, ws_id: int, watch: Watch, event: EpisodeEvent, now: datetime
+) -> AlertEvent | None:
+    ep = event.episode
+    key = ep.onset.astimezone(UTC).isoformat()
+    found = aq.find_alert(conn, ws_id, watch.id, ep.kind, key)
+    evidence, details = _episode_evidence(conn, watch.id, ep.kind, ep.onset, now)
+    details.update(
+        {"observed": ep.peak_observed, "expected": ep.expected, "opened_at": ep.opened_at}
+    )
+    if event.action == "opened" or found is None:
+        if found is not None:
+            return None
+        alert_id = aq.open_alert(
+            conn,
+            ws_id,
+            watch_id=watch.id,
+            kind=ep.kind,
+            key=key,
+            severity=ep.severity,
+            score=None,
+            episode_start=ep.onset,
+            detected_at=now,
+            updated_at=now,
+            explanation=ep.explanation,
+            evidence=evidence,
+            details=details,
+        )
+        action: Literal["opened", "updated", "closed"] = "opened"
+        detected = now
+    elif event.action == "updated":
+        alert_id, action, detected = found.id, "updated", found.detected_at
+        aq.update_alert(
+            conn,
+            alert_id,
+            severity=ep.severity,
+            updated_at=now,
+            explanation=ep.explanation,
+            evidence=evidence,
+            details=details,
+        )
+    else:
+        alert_id, action, detected = found.id, "closed", found.detected_at
+        values: dict[str, Any] = {"updated_at": now, "closed_at": ep.closed_at or now}
+        if found.status in ("open", "acked"):
+            values["status"] = "closed"
+        aq.update_alert(conn, alert_id, **values)
+    return AlertEvent(
+        alert_id=alert_id,
+        action=action,
+        watch=watch.name,
+        watch_id=watch.id,
+        group=watch.group,
+        kind=ep.kind,
+        episode_start=ep.onset,
+        detected_at=detected,
+        severity=ep.severity,
+        score=None,
+        evidence=evidence,
+        explanation=ep.explanation,
+        details=details,
+    )
+
+
+def _mention_event(
+    conn: Connection,
+    ws_id: int,
+    watch: Watch | None,
+    kind: str,
+    key: str,
+    *,
+    start: datetime,
+    now: datetime,
+    severity: str,
+    score: float | None,
+    evidence: list[int],
+    explanation: str,
+    details: dict[str, Any],
+    min_step: float | None = None,
+) -> AlertEvent | None:
+    """Open an alert for one mention, site or source, or update it when its score rose."""
+    watch_id = watch.id if watch is not None else None
+    found = aq.find_alert(conn, ws_id, watch_id, kind, key)
+    if found is None:
+        alert_id = aq.open_alert(
+            conn,
+            ws_id,
+            watch_id=watch_id,
+            kind=kind,
+            key=key,
+            severity=severity,
+            score=score,
+            episode_start=start,
+            detected_at=now,
+            updated_at=now,
+            explanation=explanation,
+            evidence=evidence,
+            details=details,
+        )
+        action: Literal["opened", "updated", "closed"] = "opened"
+        detected = now
+    else:
+        if min_step is None or score is None or (found.score or 0.0) + min_step > score:
+            return None
+        if found.status not in ("open", "acked"):
+            return None
+        alert_id, action, detected = found.id, "updated", found.detected_at
+        aq.update_alert(
+            conn,
+            alert_id,
+            severity=severity,
+            score=score,
+            updated_at=now,
+            explanation=explanation,
+            details=details,
+        )
+    return AlertEvent(
+        alert_id=alert_id,
+        action=action,
+        watch=watch.name if watch is not None else None,
+        watch_id=watch_id,
+        group=watch.group if watch is not None else None,
+        kind=kind,
+        episode_start=start,
+        detected_at=detected,
+        severity=severity,
+        score=score,
+        evidence=evidence,
+        explanation=explanation,
+        details=details,
+    )
+
+
+def _snowball_events(
+    conn: Connection, ws_id: int, watch: Watch, settings: Settings, now: datetime
+) -> list[AlertEvent]:
+    candidates = aq.watch_mentions(
+        conn,
+        watch.id,
+        since=now - SNOWBALL_HORIZON,
+        until=now,
+        sentiment="negative",
+        limit=500,
+        newest_first=True,
+    )
+    if not candidates:
+        return []
+    replies: dict[int, list[aq.EvidenceRow]] = {}
+    for reply in aq.children(conn, [m.id for m in candidates], now):
+        replies.setdefault(reply.parent_id or -1, []).append(reply)
+    events = []
+    for m in candidates:
+        activity = [
+            Activity(at=r.occurred_at, author_key=r.author, kind="reply", parent_key=m.author)
+            for r in replies.get(m.id, [])
+        ]
+        score = snowball(
+            SnowballInput(
+                published_at=m.occurred_at,
+                now=now,
+                text=m.text,
+                sentiment_score=m.sentiment_score,
+                platform=m.source_kind,
+                author_followers=m.followers,
+                author_network_score=None,
+                is_reply=m.parent_id is not None,
+                activity=activity,
+                likes=m.likes,
+                shares=m.shares,
+                replies=m.replies,
+            )
+        )
+        if score.probability < settings.snowball_threshold:
+            continue
+        event = _mention_event(
+            conn,
+            ws_id,
+            watch,
+            "snowball",
+            str(m.id),
+            start=m.occurred_at,
+            now=now,
+            severity=_severity_of(score.probability, settings.snowball_threshold),
+            score=round(score.probability, 4),
+            evidence=[m.id, *[r.id for r in replies.get(m.id, [])][: EVIDENCE - 1]],
+            explanation=f"{score.probability:.0%} risk that this negative mention snowballs: "
+            + score.explanation(),
+            details={
+                "factors": [
+                    {
+                        "name": f.name,
+                        "value": round(f.value, 4),
+                        "weight": round(f.weight, 4),
+                        "contribution": round(f.contribution, 4),
+                        "label": f.label,
+                    }
+                    for f in score.factors
+                ]
+            },
+            min_step=SNOWBALL_STEP,
+        )
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _new_mention_events(
+    conn: Connection,
+    ws_id: int,
+    watch: Watch,
+    settings: Settings,
+    since: datetime,
+    now: datetime,
+) -> list[AlertEvent]:
+    fresh = aq.watch_mentions(conn, watch.id, since=since, until=now, limit=5000)
+    fresh = [m for m in fresh if m.occurred_at > since or since == m.occurred_at == now]
+    events: list[AlertEvent] = []
+    for m in fresh:
+        if m.followers is not None and m.followers >= settings.influencer_followers:
+            event = _mention_event(
+                conn,
+                ws_id,
+                watch,
+                "influencer",
+                str(m.id),
+                start=m.occurred_at,
+                now=now,
+                severity="high" if m.followers >= 10 * settings.influencer_followers else "medium",
+                score=float(m.followers),
+                evidence=[m.id],
+                explanation=f"{m.author or 'an author'} ({m.followers:,} followers on "
+                f"{m.source_kind}) mentioned {watch.name}",
+                details={"followers": m.followers, "author": m.author},
+            )
+            if event is not None:
+                events.append(event)
+    sites = sorted({m.site for m in fresh if m.site})
+    known = aq.sites_seen_before(conn, watch.id, sites, since) if sites else set()
+    first_by_site: dict[str, aq.EvidenceRow] = {}
+    for m in fresh:
+        if m.site and m.site not in known and m.site not in first_by_site:
+            first_by_site[m.site] = m
+    has_history = first_by_site and bool(
+        aq.watch_mentions(conn, watch.id, since=EPOCH, until=since - _TICK, limit=1)
+    )
+    for site, m in first_by_site.items():
+        if not has_history:
+            break  # a watch's very first mentions are not "new sites"
+        event = _mention_event(
+            conn,
+            ws_id,
+            watch,
+            "new_site",
+            site,
+            start=m.occurred_at,
+            now=now,
+            severity="low",
+            score=None,
+            evidence=[m.id],
+            explanation=f"first mention of {watch.name} on {site}",
+            details={"site": site},
+        )
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _source_events(
+    conn: Connection, ws_id: int, settings: Settings, now: datetime
+) -> list[AlertEvent]:
+    events = []
+    down_before = now - timedelta(seconds=settings.source_down_after_s)
+    for row in aq.failing_sources(conn, ws_id, down_before):
+        event = _mention_event(
+            conn,
+            ws_id,
+            None,  # a source belongs to the workspace, not to a watch
+            "source_down",
+            f"{row.id}@{row.failing_since.isoformat()}",
+            start=row.failing_since,
+            now=now,
+            severity="medium",
+            score=None,
+            evidence=[],
+            explanation=f"source {row.kind} {row.name!r} has been failing since "
+            f"{row.failing_since:%Y-%m-%d %H:%M} UTC: {row.last_error or 'no detail'}",
+            details={"source_id": row.id},
+        )
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def evaluate(
+    engine: Engine,
+    settings: Settings,
+    workspace: str,
+    *,
+    now: datetime | None = None,
+    watches: Sequence[str] | None = None,
+) -> list[AlertEvent]:
+    """Run every detector of the workspace at ``now``; store and return the alert changes."""
+    now = now or datetime.now(UTC)
+    events: list[AlertEvent] = []
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, workspace)
+        all_watches = wq.list_all(conn, ws.id)
+        rules = aq.list_rules(conn, ws.id)
+    chosen = [w for w in all_watches if watches is None or w.name in watches]
+    for watch in chosen:
+        with write(engine) as conn:
+            last, _ = aq.load_state(conn, watch.id)
+            since = last or now - timedelta(minutes=5)
+            events += _episode_events(conn, ws.id, watch, _sensitivity(rules, watch), now)
+            events += _snowball_events(conn, ws.id, watch, settings, now)
+            events += _new_mention_events(conn, ws.id, watch, settings, since, now)
+    with write(engine) as conn:
+        events += _source_events(conn, ws.id, settings, now)
+    return events

@@ -1,0 +1,1 @@
+"""Signals: volume spikes, shifts to negative, snowball risk and episodes (issue 5)."""

@@ -1,0 +1,320 @@
+"""Signals to alerts to deliveries, end to end: a burst of negative mentions over a quiet
+background opens one spike episode, names its earliest mentions, and reaches a local signed
+webhook receiver; failed deliveries are kept and replayed; `flocon replay` prints the contract."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from flocon.alerting.channels import verify
+from flocon.cli import app
+from flocon.domain.models import Draft
+from flocon.services import alerting, signals
+from flocon.services import analysis as analysis_svc
+from flocon.services import watches as watches_svc
+from flocon.services.importing import load_matcher
+from flocon.services.ingest import Ingestor
+from flocon.settings import Settings
+from flocon.storage.engine import read, write
+from flocon.storage.queries import alerts as aq
+from flocon.storage.queries import workspaces as wsq
+
+T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)  # a Monday
+SECRET = "s3cret-for-tests-0123456789"
+BURST = T0 + timedelta(days=8, hours=14)
+POSITIVE = ["Acme livraison rapide, merci", "J'adore mon Acme", "Acme works great for me"]
+NEGATIVE = [
+    "Acme service horrible, je ne recommande pas du tout",
+    "Acme is the worst, terrible customer service, never again",
+    "Acme arnaque totale, très déçu, remboursez-moi",
+]
+
+
+DETAILS = [
+    "Commande payée il y a trois semaines, toujours rien.",
+    "My order never arrived and support hung up on me.",
+    "Le SAV ne répond plus depuis dix jours.",
+    "They charged my card twice for one parcel.",
+    "Produit cassé à la livraison, aucun remboursement.",
+    "Waited two hours on the phone for nothing.",
+]
+ENDINGS = ["Honteux.", "Avoid them.", "Plus jamais.", "Furious.", "Je porte plainte.", "Shame."]
+
+
+def stream(seed: int = 3) -> list[Draft]:
+    rng = random.Random(seed)
+    drafts: list[Draft] = []
+    t = T0
+    while t < BURST + timedelta(hours=3):
+        t += timedelta(minutes=rng.expovariate(5 / 60))
+        drafts.append(_draft(f"b{len(drafts)}", rng.choice(POSITIVE), t))
+    t, n = BURST, 0
+    while t < BURST + timedelta(hours=1):
+        rate = min(10 * 2 ** ((t - BURST).total_seconds() / 600), 60)
+        t += timedelta(minutes=rng.expovariate(rate / 60))
+        n += 1
+        text = f"{rng.choice(NEGATIVE)}. {rng.choice(DETAILS)} {rng.choice(ENDINGS)}"
+        drafts.append(_draft(f"x{n}", text, t))
+    return sorted(drafts, key=lambda d: d.published_at or T0)
+
+
+def _draft(ext_id: str, text: str, at: datetime) -> Draft:
+    return Draft(
+        external_id=ext_id,
+        text=text,
+        published_at=at,
+        source_kind="forum",
+        source_name="forum.example",
+        url=f"https://forum.example/{ext_id}",
+    )
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.fail = False
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.fail:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def settings_for(engine: Engine, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=str(engine.url),
+        sentiment_profile="fast",
+        webhook_secret=SECRET,
+        allow_private_addresses=True,
+        secret_key="",
+        model_dir=tmp_path / "models",
+    )
+
+
+def run(engine: Engine, settings: Settings, drafts: list[Draft]) -> list[signals.AlertEvent]:
+    """Ingest with a simulated clock, evaluating every 5 minutes; return every event."""
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, "default")
+    ingestor = Ingestor(
+        ws.id, load_matcher(engine, ws.id), analyzer=analysis_svc.ingest_analyzer(settings, ws)
+    )
+    events: list[signals.AlertEvent] = []
+    now, i = T0 + timedelta(minutes=5), 0
+    end = (drafts[-1].published_at or T0) + timedelta(minutes=10)
+    while now <= end:
+        batch = []
+        while i < len(drafts) and (drafts[i].published_at or T0) < now:
+            batch.append(drafts[i])
+            i += 1
+        if batch:
+            prepared = ingestor.prepare(batch)
+            with write(engine) as conn:
+                ingestor.ingest_batch(conn, batch, prepared)
+        # The quiet days only need hourly checks; the burst day is checked every 5 minutes.
+        if now >= BURST - timedelta(hours=2) or now.minute == 0:
+            events += signals.evaluate(engine, settings, "default", now=now)
+        now += timedelta(minutes=5)
+    return events
+
+
+def test_burst_opens_one_episode_and_reaches_the_signed_webhook(
+    engine: Engine, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    settings = settings_for(engine, tmp_path)
+    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
+    alerting.add_rule(
+        engine,
+        settings,
+        "default",
+        alerting.RuleSpec(
+            name="crisis",
+            channels=[f"webhook:{receiver.url}"],
+            signals=["spike", "negative_shift"],
+            cooldown_s=0,
+        ),
+    )
+    events = run(engine, settings, stream())
+    opened = [e for e in events if e.action == "opened"]
+    kinds = {e.kind for e in opened}
+    assert "spike" in kinds or "negative_shift" in kinds
+    # No alert on the quiet days before the burst.
+    assert all(e.detected_at >= BURST for e in opened), [(e.kind, e.detected_at) for e in opened]
+    first = min(opened, key=lambda e: e.detected_at)
+    assert first.detected_at - BURST <= timedelta(minutes=45)
+    # Origin tracing: the earliest mentions of the episode are named.
+    assert first.evidence and first.details["earliest"]
+    # One alert per episode, updated while it grows.
+    with read(engine) as conn:
+        rows = aq.list_alerts(conn, 1, statuses=["open", "acked", "closed"])
+    assert len([r for r in rows if r.kind == first.kind]) == 1
+    routed = alerting.route(engine, "default", events, now=BURST + timedelta(hours=2))
+    assert routed.deliveries >= 1
+    report = alerting.deliver_due(engine, settings, now=BURST + timedelta(hours=2))
+    assert report.sent == routed.deliveries and report.dead == 0
+    headers, body = receiver.received[0]
+    assert verify(
+        SECRET.encode(),
+        headers["X-Flocon-Timestamp"],
+        headers["X-Flocon-Signature"],
+        body,
+        now=float(headers["X-Flocon-Timestamp"]),
+    )
+    payload = json.loads(body)
+    assert payload["watch"] == "Acme" and payload["kind"] in kinds and payload["evidence"]
+
+
+def test_a_failed_delivery_is_kept_retried_then_replayable(
+    engine: Engine, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    settings = settings_for(engine, tmp_path)
+    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
+    alerting.add_rule(
+        engine,
+        settings,
+        "default",
+        alerting.RuleSpec(name="all", channels=[f"webhook:{receiver.url}"], cooldown_s=0),
+    )
+    now = BURST
+    with write(engine) as conn:
+        alert_id = aq.open_alert(
+            conn,
+            1,
+            watch_id=1,
+            kind="spike",
+            key="k",
+            severity="high",
+            score=None,
+            episode_start=now,
+            detected_at=now,
+            updated_at=now,
+            explanation="test",
+            evidence=[],
+            details={},
+        )
+    event = signals.AlertEvent(
+        alert_id=alert_id,
+        action="opened",
+        watch="Acme",
+        watch_id=1,
+        group=None,
+        kind="spike",
+        episode_start=now,
+        detected_at=now,
+        severity="high",
+        score=None,
+        evidence=[],
+        explanation="test",
+    )
+    alerting.route(engine, "default", [event], now=now)
+    receiver.fail = True
+    first = alerting.deliver_due(engine, settings, now=now)
+    assert (first.sent, first.failed) == (0, 1)
+    # Not due again before its back-off; kept with its error.
+    assert alerting.deliver_due(engine, settings, now=now).failed == 0
+    with read(engine) as conn:
+        (row,) = aq.list_deliveries(conn, 1)
+    assert (
+        row.status == "failed"
+        and row.next_attempt_at is not None
+        and "503" in (row.last_error or "")
+    )
+    later = row.next_attempt_at
+    for _ in range(10):
+        alerting.deliver_due(engine, settings, now=later)
+        with read(engine) as conn:
+            (row,) = aq.list_deliveries(conn, 1)
+        if row.status == "dead":
+            break
+        assert row.next_attempt_at is not None
+        later = row.next_attempt_at
+    assert row.status == "dead"
+    receiver.fail = False
+    alerting.replay_delivery(engine, "default", row.id)
+    assert alerting.deliver_due(engine, settings, now=later).sent == 1
+    assert len(receiver.received) == 1
+
+
+def test_cli_rules_alerts_and_replay(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOCON_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("FLOCON_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["watch", "add", "Acme", "--query", "acme"]).exit_code == 0
+    token_url = "https://hooks.example.com/services/T000/B000/XXXXSECRETXXXX"
+    added = runner.invoke(
+        app,
+        ["alert-rule", "add", "team", "--channel", f"webhook:{token_url}", "--watch", "Acme"],
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["alert-rule", "list", "--json"])
+    assert "XXXXSECRETXXXX" not in listed.stdout
+    assert json.loads(listed.stdout)[0]["watch"] == "Acme"
+    bad = runner.invoke(app, ["alert-rule", "add", "x", "--channel", "webhook:ftp://nope"])
+    assert bad.exit_code != 0
+    assert runner.invoke(app, ["alert-rule", "remove", "team"]).exit_code == 0
+    # Replay: a week in one command, one JSON object per line, the contract's keys.
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": d.external_id,
+                    "text": d.text,
+                    "published_at": (d.published_at or T0).isoformat(),
+                }
+            )
+            + "\n"
+            for d in stream()
+            if (d.published_at or T0) >= BURST - timedelta(days=2)
+        ),
+        "utf-8",
+    )
+    result = runner.invoke(app, ["replay", str(items), "--watch", "Acme=acme", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines, "the burst should produce at least one signal"
+    for line in lines:
+        assert {"watch", "kind", "episode_start", "detected_at", "severity", "evidence"} <= set(
+            line
+        )
+        assert line["kind"] in signals.KINDS
+    assert any(e.startswith("x") for line in lines for e in line["evidence"])
+    refused = runner.invoke(app, ["replay", str(items), "--watch", "nameonly"])
+    assert refused.exit_code == 2

@@ -1,0 +1,236 @@
+"""Volume-spike and shift-to-negative detectors on simulated watches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from flocon.signals.detectors import (
+    BUCKET,
+    SENSITIVITIES,
+    Counts,
+    DetectorConfig,
+    Reading,
+    assess,
+    count_tail,
+    evaluate_all,
+    fit_baseline,
+    share_tail,
+)
+
+START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
+HOUR = timedelta(hours=1)
+PER_HOUR = 12  # 5-minute buckets
+
+
+class Watch:
+    """A simulated watch: 5-minute buckets of (total, negative) from a rate function."""
+
+    def __init__(
+        self,
+        days: int,
+        rate: Callable[[datetime], float],
+        seed: int = 0,
+        negative_share: Callable[[datetime], float] = lambda _t: 0.15,
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        n = days * 24 * PER_HOUR
+        self.total = np.zeros(n, dtype=np.int64)
+        self.negative = np.zeros(n, dtype=np.int64)
+        for i in range(n):
+            t = START + i * BUCKET
+            k = int(rng.poisson(rate(t) / PER_HOUR))
+            self.total[i] = k
+            self.negative[i] = int(rng.binomial(k, negative_share(t)))
+
+    def add(self, at: datetime, total: int, negative: int) -> None:
+        i = int((at - START) / BUCKET)
+        self.total[i] += total
+        self.negative[i] += negative
+
+    def hourly(self, hour: int, history_days: int = 28) -> dict[datetime, Counts]:
+        tot = self.total.reshape(-1, PER_HOUR).sum(axis=1)
+        neg = self.negative.reshape(-1, PER_HOUR).sum(axis=1)
+        return {
+            START + h * HOUR: Counts(int(tot[h]), int(neg[h]))
+            for h in range(max(0, hour - history_days * 24), hour)
+        }
+
+    def inputs(
+        self, now: datetime, history_days: int = 28
+    ) -> tuple[dict[datetime, Counts], dict[datetime, Counts]]:
+        cur = int((now - START) // BUCKET)
+        hour = cur // PER_HOUR
+        hourly = self.hourly(hour, history_days)
+        recent = {
+            START + j * BUCKET: Counts(int(self.total[j]), int(self.negative[j]))
+            for j in range(max(0, cur - 23), cur + 1)
+        }
+        return hourly, recent
+
+    def run(
+        self, first: datetime, last: datetime, config: DetectorConfig = DetectorConfig()
+    ) -> list[tuple[datetime, list[Reading]]]:
+        """Readings every 5 minutes (baseline refitted once per hour, as the lead's job may)."""
+        out = []
+        now = first
+        baseline = None
+        while now <= last:
+            cur = int((now - START) // BUCKET)
+            if baseline is None or baseline.hour != now.replace(minute=0, second=0):
+                hourly = self.hourly(cur // PER_HOUR, config.history_days)
+                baseline = fit_baseline(now, hourly, config)
+            recent = {
+                START + j * BUCKET: Counts(int(self.total[j]), int(self.negative[j]))
+                for j in range(max(0, cur - 23), cur + 1)
+            }
+            out.append((now, evaluate_all(now, baseline, recent, config)[config.sensitivity]))
+            now += BUCKET
+        return out
+
+
+def _just_before(t: datetime) -> datetime:
+    return t - timedelta(seconds=1)
+
+
+def _kind(readings: list[Reading], kind: str) -> Reading:
+    return next(r for r in readings if r.kind == kind)
+
+
+def test_tails_match_scipy_stats() -> None:
+    from scipy import stats
+
+    assert count_tail(12, 5.0, 1.0) == pytest.approx(stats.poisson.sf(11, 5.0), rel=1e-9)
+    mu, d = 5.0, 2.5
+    size = mu / (d - 1)
+    expected = stats.nbinom.sf(11, size, 1 / d)
+    assert count_tail(12, mu, d) == pytest.approx(expected, rel=1e-9)
+    assert share_tail(7, 20, 0.15) == pytest.approx(stats.binom.sf(6, 20, 0.15), rel=1e-9)
+
+
+def test_flat_poisson_background_does_not_fire_for_a_week() -> None:
+    watch = Watch(35, lambda _t: 5.0, seed=1)
+    first = START + timedelta(days=28)
+    fired = [
+        (now, r.explanation)
+        for now, readings in watch.run(first, first + timedelta(days=7) - BUCKET)
+        for r in readings
+        if r.firing
+    ]
+    assert fired == []
+
+
+def test_injected_burst_fires_within_15_minutes() -> None:
+    watch = Watch(30, lambda _t: 5.0, seed=2)
+    onset = START + timedelta(days=29, hours=14, minutes=2)
+    for minute in range(0, 60, 5):  # about 60 mentions / hour on top of 5 / hour
+        watch.add(onset + timedelta(minutes=minute), 5, 1)
+    readings = watch.run(_just_before(onset + BUCKET), onset + timedelta(minutes=30))
+    firing = [now for now, rs in readings if _kind(rs, "spike").firing]
+    assert firing, "the burst was not detected"
+    assert firing[0] - onset <= timedelta(minutes=15)
+    spike = _kind(next(rs for now, rs in readings if now == firing[0]), "spike")
+    assert spike.severity in {"low", "medium", "high"}
+    assert spike.onset is not None
+    assert abs(spike.onset - onset) <= timedelta(minutes=10)
+    assert "mentions in the last" in spike.explanation
+    assert "expected for a Tuesday 14:00" in spike.explanation
+
+
+def test_daily_peak_is_learnt_and_does_not_fire() -> None:
+    def rate(t: datetime) -> float:
+        return 15.0 if t.hour == 12 else 5.0  # every day at 12:00 the volume triples
+
+    watch = Watch(31, rate, seed=3)
+    first = START + timedelta(days=28)
+    readings = watch.run(first, first + timedelta(days=3) - BUCKET)
+    assert not [r.explanation for _, rs in readings for r in rs if r.firing]
+    # and the same hour is expected higher than the others
+    hourly, _ = watch.inputs(first)
+    baseline = fit_baseline(first, hourly)
+    assert baseline.profile[12] > 2.0 * baseline.profile[3]
+
+
+def test_negative_share_jump_fires_negative_shift_not_spike() -> None:
+    switch = START + timedelta(days=28, hours=10)
+
+    def share(t: datetime) -> float:
+        return 0.60 if t >= switch else 0.15
+
+    watch = Watch(29, lambda _t: 30.0, seed=4, negative_share=share)
+    now = _just_before(switch + timedelta(minutes=60))
+    hourly, recent = watch.inputs(now)
+    spike, negative = assess(now, hourly, recent)
+    assert spike.kind == "spike"
+    assert not spike.firing
+    assert negative.kind == "negative_shift"
+    assert negative.firing
+    assert negative.observed > 0.45
+    assert negative.expected == pytest.approx(0.15, abs=0.03)
+    assert "negative" in negative.explanation
+
+
+def test_min_volume_holds() -> None:
+    watch = Watch(29, lambda _t: 0.5, seed=5)  # a quiet watch
+    now = _just_before(START + timedelta(days=28, hours=9, minutes=30))
+    watch.add(now - timedelta(minutes=10), 8, 8)  # 8 mentions out of nowhere: p is tiny
+    hourly, recent = watch.inputs(now)
+    quiet = assess(now, hourly, recent, DetectorConfig(sensitivity="high", min_volume=10))
+    assert not any(r.firing for r in quiet)
+    assert _kind(quiet, "spike").p_value < 1e-4
+    loud = assess(now, hourly, recent, DetectorConfig(sensitivity="high", min_volume=5))
+    assert _kind(loud, "spike").firing
+
+
+@pytest.mark.parametrize("hours", [0, 1, 6, 20])
+def test_short_history_is_handled_conservatively(hours: int) -> None:
+    watch = Watch(2, lambda _t: 5.0, seed=6)
+    now = _just_before(START + timedelta(hours=hours + 1))
+    hourly, recent = watch.inputs(now)
+    hourly = {k: v for k, v in hourly.items() if k >= START + HOUR * (hours and 0)}
+    readings = assess(now, hourly, recent)
+    assert [r.kind for r in readings] == ["spike", "negative_shift"]
+    assert not any(r.firing for r in readings)
+    if hours < 24:
+        assert "history" in readings[0].explanation
+    # a real burst on a new watch still fires, with the caveat
+    watch.add(now - timedelta(minutes=10), 40, 10)
+    watch.add(now - timedelta(minutes=5), 40, 10)
+    hourly, recent = watch.inputs(now)
+    spike = assess(now, hourly, recent)[0]
+    assert spike.firing
+    assert "history" in spike.explanation
+
+
+def test_sensitivities_are_nested_and_severity_set() -> None:
+    watch = Watch(29, lambda _t: 5.0, seed=7)
+    now = _just_before(START + timedelta(days=28, hours=15))
+    watch.add(now - timedelta(minutes=20), 9, 2)
+    watch.add(now - timedelta(minutes=10), 9, 2)
+    hourly, recent = watch.inputs(now)
+    config = DetectorConfig()
+    baseline = fit_baseline(now, hourly, config)
+    by_sens = evaluate_all(now, baseline, recent, config, SENSITIVITIES)
+    firing = {s: by_sens[s][0].firing for s in SENSITIVITIES}
+    assert firing["high"] >= firing["medium"] >= firing["low"]
+    for s in SENSITIVITIES:
+        spike = by_sens[s][0]
+        assert (spike.severity is None) == (not spike.firing)
+
+
+def test_assess_is_fast_and_deterministic() -> None:
+    watch = Watch(29, lambda t: 5.0 + 3.0 * (t.hour in (9, 10, 11)), seed=8)
+    now = _just_before(START + timedelta(days=28, hours=13, minutes=20))
+    hourly, recent = watch.inputs(now)
+    config = DetectorConfig(tz="Europe/Paris")
+    first = assess(now, hourly, recent, config)
+    started = time.perf_counter()
+    for _ in range(20):
+        again = assess(now, hourly, recent, config)
+    per_call = (time.perf_counter() - started) / 20
+    assert again == first
+    assert per_call < 0.02  # < 5 ms on a quiet machine; generous for shared CI
