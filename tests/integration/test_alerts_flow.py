@@ -110,6 +110,7 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.server.shutdown()
+    r.server.server_close()
 
 
 def settings_for(engine: Engine, tmp_path: Path) -> Settings:
@@ -318,3 +319,160 @@ def test_cli_rules_alerts_and_replay(
     assert any(e.startswith("x") for line in lines for e in line["evidence"])
     refused = runner.invoke(app, ["replay", str(items), "--watch", "nameonly"])
     assert refused.exit_code == 2
+
+
+def _event(engine: Engine, key: str, now: datetime, severity: str = "medium") -> signals.AlertEvent:
+    with write(engine) as conn:
+        alert_id = aq.open_alert(
+            conn,
+            1,
+            watch_id=1,
+            kind="spike",
+            key=key,
+            severity=severity,
+            score=None,
+            episode_start=now,
+            detected_at=now,
+            updated_at=now,
+            explanation=f"spike {key}",
+            evidence=[],
+            details={},
+        )
+    return signals.AlertEvent(
+        alert_id=alert_id,
+        action="opened",
+        watch="Acme",
+        watch_id=1,
+        group=None,
+        kind="spike",
+        episode_start=now,
+        detected_at=now,
+        severity=severity,
+        score=None,
+        evidence=[],
+        explanation=f"spike {key}",
+    )
+
+
+def test_quiet_hours_cooldown_and_digest(
+    engine: Engine, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    settings = settings_for(engine, tmp_path)
+    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
+    hook = [f"webhook:{receiver.url}"]
+    alerting.add_rule(
+        engine,
+        settings,
+        "default",
+        alerting.RuleSpec(
+            name="night",
+            channels=hook,
+            quiet_hours="22:00-07:00",
+            timezone="Europe/Paris",
+            cooldown_s=3600,
+        ),
+    )
+    night = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # 00:30 in Paris
+    routed = alerting.route(engine, "default", [_event(engine, "a", night)], now=night)
+    assert routed.deliveries == 1
+    # Held (not lost) until 07:00 Paris = 06:00 UTC; a high-severity alert goes through.
+    assert alerting.deliver_due(engine, settings, now=night).sent == 0
+    # Within the cool-down, the same signal of the same watch is not sent again.
+    again = alerting.route(engine, "default", [_event(engine, "b", night)], now=night)
+    assert (again.deliveries, again.cooled_down) == (0, 1)
+    morning = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    assert alerting.deliver_due(engine, settings, now=morning).sent == 1
+    with write(engine) as conn:
+        aq.remove_rule(conn, 1, "night")
+    alerting.add_rule(
+        engine,
+        settings,
+        "default",
+        alerting.RuleSpec(name="digest", channels=hook, digest="hourly", cooldown_s=0),
+    )
+    t = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
+    for key in ("c", "d", "e"):
+        alerting.route(engine, "default", [_event(engine, key, t)], now=t)
+    assert alerting.deliver_due(engine, settings, now=t).sent == 0
+    before = len(receiver.received)
+    report = alerting.deliver_due(engine, settings, now=datetime(2026, 11, 25, 11, 0, tzinfo=UTC))
+    assert report.sent == 1 and len(receiver.received) == before + 1
+    digest = json.loads(receiver.received[-1][1])
+    assert [d["explanation"] for d in digest["digest"]] == ["spike c", "spike d", "spike e"]
+    with read(engine) as conn:
+        statuses = {d.status for d in aq.list_deliveries(conn, 1)}
+    assert statuses == {"sent"}
+
+
+def test_rule_checks(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flocon.errors import ConfigError
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    settings = settings_for(engine, tmp_path)
+    ok = ["webhook:https://hooks.example.com/x"]
+    for bad, message in [
+        ({"signals": ["tsunami"]}, "signals"),
+        ({"quiet_hours": "22h-7h"}, "quiet hours"),
+        ({"timezone": "Mars/Olympus"}, "time zone"),
+        ({"digest": "weekly"}, "digest"),
+        ({"channels": []}, "channel"),
+    ]:
+        spec = alerting.RuleSpec(name="r", **{"channels": ok, **bad})  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=message):
+            alerting.add_rule(engine, settings, "default", spec)
+
+
+def test_watch_loop_alerts_as_soon_as_a_mention_is_stored(
+    engine: Engine, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `flocon fetch` runs: a stored batch wakes the loop, which alerts at once."""
+    import asyncio
+
+    from flocon.domain.models import AuthorRef
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    settings = settings_for(engine, tmp_path)
+    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
+    alerting.add_rule(
+        engine,
+        settings,
+        "default",
+        alerting.RuleSpec(name="vip", channels=[f"webhook:{receiver.url}"], signals=["influencer"]),
+    )
+
+    async def scenario() -> None:
+        stop, wake = asyncio.Event(), asyncio.Event()
+        loop_task = asyncio.create_task(
+            alerting.watch_loop(engine, settings, stop, wake, every_s=3600)
+        )
+        await asyncio.sleep(0.5)
+        star = Draft(
+            external_id="star",
+            text="Acme, vous avez perdu un client",
+            published_at=datetime.now(UTC),
+            source_kind="mastodon",
+            source_name="mastodon.example",
+            author=AuthorRef(handle="@star@mastodon.example", followers=120_000),
+        )
+        await asyncio.to_thread(run_once, engine, settings, star)
+        wake.set()
+        for _ in range(100):
+            if receiver.received:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(loop_task, 10)
+
+    asyncio.run(scenario())
+    assert len(receiver.received) == 1
+    payload = json.loads(receiver.received[0][1])
+    assert payload["kind"] == "influencer" and "120,000 followers" in payload["explanation"]
+
+
+def run_once(engine: Engine, settings: Settings, draft: Draft) -> None:
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, "default")
+    ingestor = Ingestor(ws.id, load_matcher(engine, ws.id))
+    with write(engine) as conn:
+        ingestor.ingest_batch(conn, [draft])
