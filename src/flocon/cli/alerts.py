@@ -8,7 +8,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,12 +25,14 @@ from flocon.cli.common import (
     safe,
     workspace_name,
 )
-from flocon.services import alerting
-from flocon.services.signals import KINDS, AlertEvent
+from flocon.signals import KINDS
 from flocon.storage.engine import read
 from flocon.storage.queries import alerts as aq
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
+
+if TYPE_CHECKING:
+    from flocon.services.signals import AlertEvent
 
 alerts_app = typer.Typer(help="Alerts: spikes, shifts to negative, snowball risks and more.")
 rules_app = typer.Typer(help="Alert rules: which signals reach whom, through which channels.")
@@ -106,6 +108,8 @@ def list_(
 
 
 def _set(alert_id: int, status: str, by: str | None, workspace: str | None, db: str | None) -> None:
+    from flocon.services import alerting
+
     name = workspace_name(load_settings(db), workspace)
     with opened(db) as engine:
         alert = alerting.set_status(engine, name, alert_id, status, by=by)
@@ -144,7 +148,7 @@ def check(
     json_: JsonOpt = False,
 ) -> None:
     """Run the detectors now, store the alerts, and send what the rules ask for."""
-    from flocon.services import signals
+    from flocon.services import alerting, signals
 
     settings = load_settings(database_url)
     name = workspace_name(settings, workspace)
@@ -183,6 +187,8 @@ def deliveries_(
     json_: JsonOpt = False,
 ) -> None:
     """Messages sent or waiting; failed ones can be replayed."""
+    from flocon.services import alerting
+
     settings = load_settings(database_url)
     name = workspace_name(settings, workspace)
     with opened(database_url) as engine:
@@ -264,6 +270,8 @@ def rule_add(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Add an alert rule."""
+    from flocon.services import alerting
+
     settings = load_settings(database_url)
     ws = workspace_name(settings, workspace)
     spec = alerting.RuleSpec(

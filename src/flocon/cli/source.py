@@ -29,7 +29,7 @@ from flocon.connectors.http import build_http_client
 from flocon.connectors.registry import CONNECTORS
 from flocon.credentials import CredentialBox
 from flocon.domain.models import Source
-from flocon.services import alerting, fetching
+from flocon.services import fetching
 from flocon.services import sources as svc
 from flocon.storage.engine import read
 from flocon.storage.queries import workspaces as wsq
@@ -341,6 +341,8 @@ def fetch(
     mentions are stored, sending what the alert rules ask for (see docs/alerts.md);
     Ctrl-C or SIGTERM stores their current batch and stops.
     """
+    from flocon.services import alerting
+
     settings = load_settings(database_url)
     box = CredentialBox(settings)
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from flocon.domain.models import Watch
 from flocon.settings import Settings
+from flocon.signals import KINDS as _KINDS
 from flocon.signals import detectors
 from flocon.signals.detectors import Counts, DetectorConfig, Sensitivity
 from flocon.signals.episodes import EpisodeEvent, EpisodeTracker
@@ -32,14 +33,7 @@ from flocon.storage.queries import workspaces as wsq
 __all__ = ["KINDS", "AlertEvent", "evaluate"]
 
 Kind = Literal["spike", "negative_shift", "snowball", "influencer", "new_site", "source_down"]
-KINDS: Final[tuple[Kind, ...]] = (
-    "spike",
-    "negative_shift",
-    "snowball",
-    "influencer",
-    "new_site",
-    "source_down",
-)
+KINDS: Final[tuple[Kind, ...]] = _KINDS
 HISTORY: Final = timedelta(days=28)
 RECENT: Final = timedelta(hours=2)
 #: Negative mentions this recent are scored for snowball risk at each evaluation.
