@@ -124,6 +124,17 @@ def settings_for(engine: Engine, tmp_path: Path) -> Settings:
     )
 
 
+def prepare(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: alerting.RuleSpec
+) -> Settings:
+    """A watch 'Acme' and one alert rule; the credential key lives in the test's folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    settings = settings_for(engine, tmp_path)
+    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
+    alerting.add_rule(engine, settings, "default", rule)
+    return settings
+
+
 def run(engine: Engine, settings: Settings, drafts: list[Draft]) -> list[signals.AlertEvent]:
     """Ingest with a simulated clock, evaluating every 5 minutes; return every event."""
     with read(engine) as conn:
@@ -153,13 +164,10 @@ def run(engine: Engine, settings: Settings, drafts: list[Draft]) -> list[signals
 def test_burst_opens_one_episode_and_reaches_the_signed_webhook(
     engine: Engine, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    settings = settings_for(engine, tmp_path)
-    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    alerting.add_rule(
+    settings = prepare(
         engine,
-        settings,
-        "default",
+        tmp_path,
+        monkeypatch,
         alerting.RuleSpec(
             name="crisis",
             channels=[f"webhook:{receiver.url}"],
@@ -200,46 +208,14 @@ def test_burst_opens_one_episode_and_reaches_the_signed_webhook(
 def test_a_failed_delivery_is_kept_retried_then_replayable(
     engine: Engine, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    settings = settings_for(engine, tmp_path)
-    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    alerting.add_rule(
+    settings = prepare(
         engine,
-        settings,
-        "default",
+        tmp_path,
+        monkeypatch,
         alerting.RuleSpec(name="all", channels=[f"webhook:{receiver.url}"], cooldown_s=0),
     )
     now = BURST
-    with write(engine) as conn:
-        alert_id = aq.open_alert(
-            conn,
-            1,
-            watch_id=1,
-            kind="spike",
-            key="k",
-            severity="high",
-            score=None,
-            episode_start=now,
-            detected_at=now,
-            updated_at=now,
-            explanation="test",
-            evidence=[],
-            details={},
-        )
-    event = signals.AlertEvent(
-        alert_id=alert_id,
-        action="opened",
-        watch="Acme",
-        watch_id=1,
-        group=None,
-        kind="spike",
-        episode_start=now,
-        detected_at=now,
-        severity="high",
-        score=None,
-        evidence=[],
-        explanation="test",
-    )
+    event = _event(engine, "k", now, severity="high")
     alerting.route(engine, "default", [event], now=now)
     receiver.fail = True
     first = alerting.deliver_due(engine, settings, now=now)
@@ -431,13 +407,10 @@ def test_watch_loop_alerts_as_soon_as_a_mention_is_stored(
 
     from flocon.domain.models import AuthorRef
 
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    settings = settings_for(engine, tmp_path)
-    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    alerting.add_rule(
+    settings = prepare(
         engine,
-        settings,
-        "default",
+        tmp_path,
+        monkeypatch,
         alerting.RuleSpec(name="vip", channels=[f"webhook:{receiver.url}"], signals=["influencer"]),
     )
 
