@@ -185,6 +185,10 @@ def test_burst_opens_one_episode_and_reaches_the_signed_webhook(
     assert first.detected_at - BURST <= timedelta(minutes=45)
     # Origin tracing: the earliest mentions of the episode are named.
     assert first.evidence and first.details["earliest"]
+    # What the episode is about: themes of its mentions absent from the week before.
+    topics = first.details["topics"]
+    assert topics and "about «" in first.explanation
+    assert not any(t["label"] in {"acme", "livraison rapide", "works great"} for t in topics)
     # One alert per episode, updated while it grows.
     with read(engine) as conn:
         rows = aq.list_alerts(conn, 1, statuses=["open", "acked", "closed"])

@@ -467,3 +467,30 @@ def analyse_topics(
                 )
             )
     return TopicReport(total, n_neg, n_other, tuple(themes), tuple(drivers))
+
+
+def emerging_themes(
+    focus: Sequence[TopicInput],
+    background: Sequence[TopicInput],
+    *,
+    exclude: Iterable[str] = (),
+    limit: int = 3,
+    min_z: float = 1.96,
+) -> tuple[Driver, ...]:
+    """Themes over-represented in ``focus`` (an episode's mentions) against ``background``
+    (the watch's usual conversation): the same weighted log-odds with an informative prior
+    as the drivers of negativity, with "in the episode" in place of "negative".
+
+    In the returned drivers, ``negative`` counts the episode's mentions with the theme and
+    ``negative_total`` the episode's size.
+    """
+    focus_ids = {item.id for item in focus}
+    items = [
+        TopicInput(id=it.id, text=it.text, lang=it.lang, sentiment=NEGATIVE) for it in focus
+    ] + [
+        TopicInput(id=it.id, text=it.text, lang=it.lang, sentiment="background")
+        for it in background
+        if it.id not in focus_ids
+    ]
+    report = analyse_topics(items, exclude=exclude, limit=limit, examples=1, min_z=min_z)
+    return report.drivers

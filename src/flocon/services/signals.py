@@ -17,7 +17,9 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Engine
 
+from flocon.analysis.topics import TopicInput, emerging_themes
 from flocon.domain.models import Watch
+from flocon.domain.query.keywords import keywords_from_queries
 from flocon.settings import Settings
 from flocon.signals import KINDS as _KINDS
 from flocon.signals import detectors
@@ -121,6 +123,7 @@ def _episode_evidence(
         sites[m.site or m.source_kind] = sites.get(m.site or m.source_kind, 0) + 1
     top_sites = sorted(sites.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     return [m.id for m in first], {
+        "topics": _episode_topics(conn, watch_id, kind, onset, now),
         "earliest": [
             {"id": m.id, "at": m.occurred_at.isoformat(), "site": m.site, "author": m.author}
             for m in first
@@ -128,6 +131,48 @@ def _episode_evidence(
         "spread": _spread(conn, first, now),
         "sites": [{"site": s, "mentions": n} for s, n in top_sites],
     }
+
+
+#: Mentions read to say what an episode is about: the episode's, and the week before.
+TOPIC_FOCUS: Final = 2000
+TOPIC_BACKGROUND: Final = 3000
+
+
+def _episode_topics(
+    conn: Connection, watch_id: int, kind: str, onset: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """What the episode is about: themes over-represented in its mentions against the watch's
+    week before (weighted log-odds, the method of `flocon topics`)."""
+    sentiment = "negative" if kind == "negative_shift" else None
+    focus = aq.watch_mentions(
+        conn, watch_id, since=onset, until=now, sentiment=sentiment, limit=TOPIC_FOCUS
+    )
+    background = aq.watch_mentions(
+        conn,
+        watch_id,
+        since=onset - timedelta(days=7),
+        until=onset - _TICK,
+        limit=TOPIC_BACKGROUND,
+        newest_first=True,
+    )
+    if len(focus) < 3 or len(background) < 10:
+        return []
+    query = wq.get_by_id(conn, watch_id).query
+    drivers = emerging_themes(
+        [TopicInput(m.id, m.text, m.lang) for m in focus],
+        [TopicInput(m.id, m.text, m.lang) for m in background],
+        exclude=keywords_from_queries([query]),
+    )
+    return [
+        {
+            "label": d.label,
+            "phrases": [p.text for p in d.phrases],
+            "mentions": d.negative,
+            "of": d.negative_total,
+            "z": round(d.z, 2),
+        }
+        for d in drivers
+    ]
 
 
 def _episode_events(
@@ -158,6 +203,10 @@ def _store_episode(
     details.update(
         {"observed": ep.peak_observed, "expected": ep.expected, "opened_at": ep.opened_at}
     )
+    explanation = ep.explanation
+    if details["topics"]:
+        about = ", ".join(f"« {t['label']} » ({t['mentions']})" for t in details["topics"])
+        explanation = f"{explanation}; about {about}"
     if event.action == "opened" or found is None:
         if found is not None:
             return None
@@ -172,7 +221,7 @@ def _store_episode(
             episode_start=ep.onset,
             detected_at=now,
             updated_at=now,
-            explanation=ep.explanation,
+            explanation=explanation,
             evidence=evidence,
             details=details,
         )
@@ -185,7 +234,7 @@ def _store_episode(
             alert_id,
             severity=ep.severity,
             updated_at=now,
-            explanation=ep.explanation,
+            explanation=explanation,
             evidence=evidence,
             details=details,
         )
@@ -207,7 +256,7 @@ def _store_episode(
         severity=ep.severity,
         score=None,
         evidence=evidence,
-        explanation=ep.explanation,
+        explanation=explanation,
         details=details,
     )
 

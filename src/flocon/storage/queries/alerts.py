@@ -324,6 +324,7 @@ class EvidenceRow:
     sentiment: str | None
     sentiment_score: float | None
     text: str
+    lang: str | None
     source_kind: str
     followers: int | None
     likes: int | None
@@ -342,6 +343,7 @@ _EVIDENCE_COLUMNS = (
     mentions.c.sentiment,
     mentions.c.sentiment_score,
     mentions.c.text,
+    mentions.c.lang,
     sources.c.kind,
     authors.c.followers,
     mentions.c.likes,
@@ -361,6 +363,7 @@ def _evidence(row: Any) -> EvidenceRow:
         sentiment=row.sentiment,
         sentiment_score=row.sentiment_score,
         text=row.text,
+        lang=row.lang,
         source_kind=row.kind,
         followers=row.followers,
         likes=row.likes,
