@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     smtp_username: str = Field(default="", description="SMTP login (empty: no login).")
     smtp_password: str = Field(default="", description="SMTP password; never logged.")
     smtp_from: str = Field(default="", description="Sender address of e-mail alerts.")
+    influencer_score: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=100.0,
+        description="A mention by an author whose influence score (flocon authors, 0-100) "
+        "reaches this opens an 'influencer' alert.",
+    )
     influencer_followers: int = Field(
         default=10_000,
         ge=1,

@@ -8,13 +8,14 @@ import json
 import random
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
 from flocon.alerting.channels import verify
@@ -453,3 +454,48 @@ def run_once(engine: Engine, settings: Settings, draft: Draft) -> None:
     ingestor = Ingestor(ws.id, load_matcher(engine, ws.id))
     with write(engine) as conn:
         ingestor.ingest_batch(conn, [draft])
+
+
+def test_an_author_with_a_high_influence_score_raises_an_influencer_alert(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flocon.domain.models import AuthorRef
+    from flocon.storage.tables import author_scores, mentions
+
+    settings = prepare(
+        engine,
+        tmp_path,
+        monkeypatch,
+        alerting.RuleSpec(name="vip", channels=["webhook:https://hooks.example.com/x"]),
+    )
+    t = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    first = _draft("a1", "Acme, premier message", t - timedelta(days=1))
+    run_once(engine, settings, replace(first, author=AuthorRef(handle="@analyst", followers=300)))
+    with read(engine) as conn:
+        author_id = conn.execute(select(mentions.c.author_id)).scalar_one()
+    with write(engine) as conn:
+        conn.execute(
+            insert(author_scores).values(
+                workspace_id=1,
+                watch_id=None,
+                author_id=author_id,
+                score=72.0,
+                pagerank=0.01,
+                lift=3.0,
+                followers=300,
+                mentions=40,
+                engagement=900,
+                replies_received=30,
+                mentioned_by=12,
+                shared_by=0,
+                stance="detractor",
+                computed_at=t,
+                inputs="{}",
+            )
+        )
+    signals.evaluate(engine, settings, "default", now=t - timedelta(minutes=1))
+    second = _draft("a2", "Acme a encore raté ma commande", t)
+    run_once(engine, settings, replace(second, author=AuthorRef(handle="@analyst", followers=300)))
+    events = signals.evaluate(engine, settings, "default", now=t + timedelta(minutes=1))
+    (vip,) = [e for e in events if e.kind == "influencer"]
+    assert "influence score 72/100" in vip.explanation and vip.severity == "medium"

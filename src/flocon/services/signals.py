@@ -344,6 +344,9 @@ def _snowball_events(
     )
     if not candidates:
         return []
+    influence = aq.influence_scores(
+        conn, ws_id, watch.id, [m.author_id for m in candidates if m.author_id is not None]
+    )
     replies: dict[int, list[aq.EvidenceRow]] = {}
     for reply in aq.children(conn, [m.id for m in candidates], now):
         replies.setdefault(reply.parent_id or -1, []).append(reply)
@@ -361,7 +364,9 @@ def _snowball_events(
                 sentiment_score=m.sentiment_score,
                 platform=m.source_kind,
                 author_followers=m.followers,
-                author_network_score=None,
+                author_network_score=(
+                    influence[m.author_id] / 100 if m.author_id in influence else None
+                ),
                 is_reply=m.parent_id is not None,
                 activity=activity,
                 likes=m.likes,
@@ -414,25 +419,37 @@ def _new_mention_events(
     fresh = aq.watch_mentions(conn, watch.id, since=since, until=now, limit=5000)
     fresh = [m for m in fresh if m.occurred_at > since or since == m.occurred_at == now]
     events: list[AlertEvent] = []
+    scores = aq.influence_scores(
+        conn, ws_id, watch.id, [m.author_id for m in fresh if m.author_id is not None]
+    )
     for m in fresh:
-        if m.followers is not None and m.followers >= settings.influencer_followers:
-            event = _mention_event(
-                conn,
-                ws_id,
-                watch,
-                "influencer",
-                str(m.id),
-                start=m.occurred_at,
-                now=now,
-                severity="high" if m.followers >= 10 * settings.influencer_followers else "medium",
-                score=float(m.followers),
-                evidence=[m.id],
-                explanation=f"{m.author or 'an author'} ({m.followers:,} followers on "
-                f"{m.source_kind}) mentioned {watch.name}",
-                details={"followers": m.followers, "author": m.author},
-            )
-            if event is not None:
-                events.append(event)
+        followers = m.followers or 0
+        score = scores.get(m.author_id) if m.author_id is not None else None
+        by_score = score is not None and score >= settings.influencer_score
+        if followers < settings.influencer_followers and not by_score:
+            continue
+        reasons = []
+        if followers:
+            reasons.append(f"{followers:,} followers on {m.source_kind}")
+        if score is not None:
+            reasons.append(f"influence score {score:.0f}/100")
+        high = followers >= 10 * settings.influencer_followers or (score or 0) >= 80
+        event = _mention_event(
+            conn,
+            ws_id,
+            watch,
+            "influencer",
+            str(m.id),
+            start=m.occurred_at,
+            now=now,
+            severity="high" if high else "medium",
+            score=score if score is not None else float(followers),
+            evidence=[m.id],
+            explanation=f"{m.author or 'an author'} ({', '.join(reasons)}) mentioned {watch.name}",
+            details={"followers": m.followers, "influence": score, "author": m.author},
+        )
+        if event is not None:
+            events.append(event)
     sites = sorted({m.site for m in fresh if m.site})
     known = aq.sites_seen_before(conn, watch.id, sites, since) if sites else set()
     first_by_site: dict[str, aq.EvidenceRow] = {}

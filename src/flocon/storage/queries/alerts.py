@@ -15,6 +15,7 @@ from flocon.errors import AlreadyExists, NotFound
 from flocon.storage.tables import (
     alert_rules,
     alerts,
+    author_scores,
     authors,
     deliveries,
     mentions,
@@ -321,6 +322,7 @@ class EvidenceRow:
     site: str
     author: str | None
     parent_id: int | None
+    author_id: int | None
     sentiment: str | None
     sentiment_score: float | None
     text: str
@@ -340,6 +342,7 @@ _EVIDENCE_COLUMNS = (
     mentions.c.author_handle,
     mentions.c.author_name,
     mentions.c.parent_id,
+    mentions.c.author_id,
     mentions.c.sentiment,
     mentions.c.sentiment_score,
     mentions.c.text,
@@ -360,6 +363,7 @@ def _evidence(row: Any) -> EvidenceRow:
         site=row.site,
         author=row.author_handle or row.author_name,
         parent_id=row.parent_id,
+        author_id=row.author_id,
         sentiment=row.sentiment,
         sentiment_score=row.sentiment_score,
         text=row.text,
@@ -449,3 +453,23 @@ def failing_sources(conn: Connection, workspace_id: int, failing_before: datetim
         )
     )
     return list(conn.execute(stmt))
+
+
+def influence_scores(
+    conn: Connection, workspace_id: int, watch_id: int, author_ids: Sequence[int]
+) -> dict[int, float]:
+    """Stored influence scores (0–100) of authors: the watch's own when computed, else the
+    workspace-wide ones (``flocon authors``)."""
+    ids = sorted(set(author_ids))
+    if not ids:
+        return {}
+    stmt = select(author_scores.c.author_id, author_scores.c.watch_id, author_scores.c.score).where(
+        author_scores.c.workspace_id == workspace_id,
+        author_scores.c.author_id.in_(ids),
+        or_(author_scores.c.watch_id == watch_id, author_scores.c.watch_id.is_(None)),
+    )
+    out: dict[int, float] = {}
+    for author_id, scope, score in conn.execute(stmt):
+        if scope is not None or author_id not in out:
+            out[int(author_id)] = float(score)
+    return out
