@@ -499,3 +499,53 @@ def test_an_author_with_a_high_influence_score_raises_an_influencer_alert(
     events = signals.evaluate(engine, settings, "default", now=t + timedelta(minutes=1))
     (vip,) = [e for e in events if e.kind == "influencer"]
     assert "influence score 72/100" in vip.explanation and vip.severity == "medium"
+
+
+def test_cli_alerts_list_show_ack_resolve(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flocon.storage.engine import build_engine
+
+    monkeypatch.setenv("FLOCON_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["watch", "add", "Acme", "--query", "acme"]).exit_code == 0
+    assert runner.invoke(app, ["workspace", "add", "other"]).exit_code == 0
+    engine = build_engine(Settings(database_url=sqlite_url))
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    event = _event(engine, "k", now, severity="high")
+    with write(engine) as conn:
+        aq.update_alert(
+            conn,
+            event.alert_id,
+            details={
+                "factors": [
+                    {
+                        "label": "12 replies in 14 min",
+                        "weight": 1.9,
+                        "contribution": 4.9,
+                        "name": "early_count",
+                        "value": 2.5,
+                    }
+                ]
+            },
+        )
+    engine.dispose()
+    listed = runner.invoke(app, ["alerts", "list", "--json"])
+    assert [a["id"] for a in json.loads(listed.stdout)] == [event.alert_id]
+    shown = runner.invoke(app, ["alerts", "show", str(event.alert_id)])
+    assert "12 replies in 14 min" in shown.stdout and "weight +1.90" in shown.stdout
+    # Another workspace cannot see or touch it.
+    hidden = runner.invoke(app, ["alerts", "ack", str(event.alert_id), "-w", "other"])
+    assert hidden.exit_code == 1
+    acked = runner.invoke(app, ["alerts", "ack", str(event.alert_id), "--by", "lea"])
+    assert acked.exit_code == 0 and "acked" in acked.stdout
+    assert runner.invoke(app, ["alerts", "resolve", str(event.alert_id)]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["alerts", "list", "--json"]).stdout) == []
+    resolved = runner.invoke(app, ["alerts", "list", "--status", "resolved", "--json"])
+    assert json.loads(resolved.stdout)[0]["acked_by"] == "lea"
+    again = runner.invoke(app, ["alerts", "ack", str(event.alert_id)])
+    assert again.exit_code == 1 and "already resolved" in again.output
+    checked = runner.invoke(app, ["alerts", "check", "--json"])
+    assert checked.exit_code == 0 and json.loads(checked.stdout)["sent"] == 0

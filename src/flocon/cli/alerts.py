@@ -119,6 +119,51 @@ def _set(alert_id: int, status: str, by: str | None, workspace: str | None, db: 
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who (name or e-mail).")]
 
 
+@alerts_app.command("show")
+def show(
+    alert_id: Annotated[int, typer.Argument(help="Alert id (flocon alerts list).")],
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """One alert in full: why it fired, its factors, its earliest mentions and their spread."""
+    name = workspace_name(load_settings(database_url), workspace)
+    with opened(database_url) as engine, read(engine) as conn:
+        ws = wsq.get_by_name(conn, name)
+        names = {w.id: w.name for w in wq.list_all(conn, ws.id)}
+        alert = aq.get_alert(conn, ws.id, alert_id)
+    data = _alert_dict(alert, names)
+    if json_:
+        print_json(data)
+        return
+    out.print(
+        f"alert {alert.id}: {alert.kind} on {safe(data['watch'] or 'the workspace')} "
+        f"[{alert.severity}] {alert.status}"
+    )
+    out.print(f"  started {data['episode_start'][:16]}, detected {data['detected_at'][:16]}")
+    out.print(f"  {safe(alert.explanation)}")
+    details = alert.details
+    for factor in details.get("factors", []):
+        out.print(
+            f"  factor {safe(factor['label'])}: weight {factor['weight']:+.2f}, "
+            f"contribution {factor['contribution']:+.2f}"
+        )
+    for topic in details.get("topics", []):
+        out.print(
+            f"  about « {safe(topic['label'])} »: {topic['mentions']} of {topic['of']} "
+            f"mentions (z {topic['z']})"
+        )
+    for first in details.get("earliest", []):
+        out.print(
+            f"  earliest #{first['id']} {first['at'][:16]} {safe(first['site'] or '')} "
+            f"{safe(first['author'] or '')}"
+        )
+    for line in details.get("spread", []):
+        out.print(f"  spread: {safe(line)}")
+    if alert.evidence:
+        out.print("  evidence: " + ", ".join(f"#{i}" for i in alert.evidence))
+
+
 @alerts_app.command("ack")
 def ack(
     alert_id: Annotated[int, typer.Argument(help="Alert id (flocon alerts list).")],
