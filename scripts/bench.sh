@@ -9,6 +9,6 @@ bash scripts/with-postgres.sh "$BIN/python" benchmarks/bench_import.py
 "$BIN/python" benchmarks/bench_analysis.py
 "$BIN/python" benchmarks/bench_influence.py
 "$BIN/python" benchmarks/eval_topics.py
-"$BIN/python" -m benchmarks.detection.run
+"$BIN/python" -m benchmarks.detection.run --cadence 60
 "$BIN/python" -m benchmarks.eval_snowball
 "$BIN/python" benchmarks/bench_alert_latency.py

@@ -21,8 +21,9 @@ Method (both detectors are pure functions of the counts; no I/O, deterministic):
    scan); the reading's score is the best window's, and it fires when that score reaches the
    sensitivity's threshold, with at least ``spike_ratio`` times the expected count in the window
    and ``min_volume`` mentions in the last hour. The thresholds are calibrated on the benchmark's
-   tuning seed for at most one false alert per watch per week at ``medium`` (fewer at ``low``,
-   more at ``high``).
+   tuning seed (seed 1, 6 watches per source, checks every 60 s as the product runs them) for
+   about half a false alert per watch per week at ``medium`` (0.2 at ``low``, about 1 at
+   ``high``): ``python -m benchmarks.detection.tune --cadence 60 --min-volume 5 --watches 6``.
 5. **Shift to negative**: the negative mentions are a stream of their own (the usual share ``p0``
    is the median of the daily shares, robust to past negative episodes; negatives are expected at
    ``p0`` times the seasonal volume, with their own dispersion). The same scan scores each window
@@ -120,8 +121,8 @@ class Thresholds:
 #: Tuned on the benchmark streams with the tuning seed (see benchmarks/detection/run.py).
 DEFAULT_THRESHOLDS: dict[Sensitivity, Thresholds] = {
     "low": Thresholds(spike_llr=16.0, spike_ratio=1.5, negative_llr=9.0, negative_delta=0.15),
-    "medium": Thresholds(spike_llr=14.0, spike_ratio=1.5, negative_llr=6.5, negative_delta=0.15),
-    "high": Thresholds(spike_llr=10.0, spike_ratio=1.5, negative_llr=6.0, negative_delta=0.15),
+    "medium": Thresholds(spike_llr=14.0, spike_ratio=1.5, negative_llr=8.0, negative_delta=0.15),
+    "high": Thresholds(spike_llr=10.0, spike_ratio=1.5, negative_llr=6.5, negative_delta=0.15),
 }
 
 
@@ -130,10 +131,15 @@ class DetectorConfig:
     """Settings of the detectors of one watch (all have defaults)."""
 
     sensitivity: Sensitivity = "medium"
-    min_volume: int = 10  # fewer mentions in the last hour never fire
+    min_volume: int = 5  # fewer mentions in the last ``volume_window_minutes`` never fire
+    volume_window_minutes: int = 60
     tz: str = "UTC"  # time zone for "hour of day / day of week"
     history_days: int = 28  # hourly history used by the baseline
     max_window_minutes: int = 120  # the scan tests every window of 5 min ... this, ending now
+    #: the current, partial bucket is expected pro rata of its elapsed time, but at least this
+    #: many minutes' worth: a check in the first seconds of a bucket must not see a few
+    #: clustered mentions as a huge excess over an expectation of nearly zero
+    min_elapsed_minutes: float = 2.0
     thresholds: Mapping[Sensitivity, Thresholds] = field(
         default_factory=lambda: dict(DEFAULT_THRESHOLDS)
     )
@@ -478,6 +484,7 @@ class _Scans:
     first: datetime  # start of the first recent bucket
     n_buckets: int
     ratio_boost: float
+    elapsed_min: float  # minutes of the current bucket elapsed at ``now``
 
 
 def _scan_all(
@@ -491,13 +498,18 @@ def _scan_all(
     step_min = int(BUCKET.total_seconds() // 60)
     n_scan = max(1, config.max_window_minutes // step_min)
     n_buckets = max(n_scan, 60 // step_min)
-    first, total, negative, _coverage = _recent_arrays(now, recent, n_buckets)
-    # the current bucket is expected in full even when ``now`` is early in it: a window shorter
-    # than 5 minutes (a few mentions in the first seconds of a bucket) must not look like a
-    # huge excess over an expectation of nearly zero; this only makes the test conservative
+    n_volume = max(1, config.volume_window_minutes // step_min)
+    n_buckets = max(n_buckets, n_volume)
+    first, total, negative, coverage = _recent_arrays(now, recent, n_buckets)
+    # the current bucket holds the mentions up to ``now`` only: it is expected pro rata of its
+    # elapsed part, but never less than ``min_elapsed_minutes`` of it, so that a few mentions in
+    # the first seconds of a bucket (one thread, one retweet cascade) are not a huge excess over
+    # an expectation of nearly zero
     expected = _bucket_rates(first, n_buckets, baseline)
+    floor = min(max(config.min_elapsed_minutes / step_min, 0.0), 1.0)
+    expected[-1] *= max(float(coverage[-1]), floor)
     ratio_boost = 2.0 if baseline.conservative else 1.0
-    last_hour = float(total[-(60 // step_min) :].sum())
+    last_hour = float(total[-n_volume:].sum())
     volume_ok = last_hour >= config.min_volume
     # sums over every window ending now: index k - 1 is the window of the last k buckets
     x_tot = np.cumsum(total[::-1])[:n_scan]
@@ -543,7 +555,8 @@ def _scan_all(
         p_value=neg_p,
     )
 
-    return _Scans(spike, neg, volume_ok, last_hour, first, n_buckets, ratio_boost)
+    elapsed = float(coverage[-1]) * step_min
+    return _Scans(spike, neg, volume_ok, last_hour, first, n_buckets, ratio_boost, elapsed)
 
 
 def evaluate_all(
@@ -574,14 +587,18 @@ def evaluate_all(
     now_bucket = first + (n_buckets - 1) * BUCKET
     spike_onset = now_bucket - (spike.buckets - 1) * BUCKET
     neg_onset = now_bucket - (neg.buckets - 1) * BUCKET
+    span = "hour" if config.volume_window_minutes == 60 else f"{config.volume_window_minutes} min"
     volume_note = (
-        "" if volume_ok else f"; {last_hour:.0f} mentions in the last hour < {config.min_volume}"
+        "" if volume_ok else f"; {last_hour:.0f} mentions in the last {span} < {config.min_volume}"
     )
+
+    def window_minutes(buckets: int) -> int:  # the window's length up to ``now``
+        return max(1, math.ceil((buckets - 1) * step_min + scans.elapsed_min - 1e-9))
 
     out: dict[Sensitivity, list[Reading]] = {}
     for s in wanted:
         fires = spike_passes[s]
-        minutes = spike.buckets * step_min
+        minutes = window_minutes(spike.buckets)
         verdict = "" if fires else ": normal"
         spike_reading = Reading(
             kind="spike",
@@ -600,7 +617,7 @@ def evaluate_all(
             ),
         )
         fires = neg_passes[s]
-        minutes = neg.buckets * step_min
+        minutes = window_minutes(neg.buckets)
         verdict = "" if fires else ": normal"
         neg_share = neg.count / neg.total if neg.total > 0 else 0.0
         neg_reading = Reading(
