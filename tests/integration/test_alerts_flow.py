@@ -549,3 +549,40 @@ def test_cli_alerts_list_show_ack_resolve(
     assert again.exit_code == 1 and "already resolved" in again.output
     checked = runner.invoke(app, ["alerts", "check", "--json"])
     assert checked.exit_code == 0 and json.loads(checked.stdout)["sent"] == 0
+
+
+def test_late_items_new_sites_and_no_repeats(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New since the last check means newly stored: a feed that delivers an hour late is still
+    seen, once; the first mention on a site the watch never had opens a new_site alert."""
+    from flocon.domain.models import AuthorRef
+
+    settings = prepare(
+        engine,
+        tmp_path,
+        monkeypatch,
+        alerting.RuleSpec(name="all", channels=["webhook:https://hooks.example.com/x"]),
+    )
+    t = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    run_once(engine, settings, _draft("old", "Acme, un avis parmi d'autres", t - timedelta(days=2)))
+    assert signals.evaluate(engine, settings, "default", now=t) == []
+    late = replace(
+        _draft("late", "Acme m'a déçu", t - timedelta(hours=1)),
+        author=AuthorRef(handle="@star", followers=500_000),
+    )
+    run_once(engine, settings, late)
+    other_site = replace(
+        _draft("blog", "Un billet sur Acme", t),
+        source_kind="web",
+        source_name="blog.example",
+        url="https://blog.example/acme",
+    )
+    run_once(engine, settings, other_site)
+    events = signals.evaluate(engine, settings, "default", now=t + timedelta(minutes=1))
+    kinds = sorted(e.kind for e in events)
+    assert kinds == ["influencer", "new_site"], [(e.kind, e.explanation) for e in events]
+    (site,) = [e for e in events if e.kind == "new_site"]
+    assert "blog.example" in site.explanation
+    again = signals.evaluate(engine, settings, "default", now=t + timedelta(minutes=2))
+    assert [e.kind for e in again if e.kind in ("influencer", "new_site")] == []

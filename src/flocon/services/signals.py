@@ -43,7 +43,8 @@ SNOWBALL_HORIZON: Final = timedelta(hours=6)
 #: A snowball alert is updated when its probability rises by this much.
 SNOWBALL_STEP: Final = 0.1
 EVIDENCE: Final = 10
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: On a watch's first check, mentions published before this long ago are history.
+FIRST_CHECK: Final = timedelta(minutes=5)
 _TICK: Final = timedelta(microseconds=1)
 _RANK = {"low": 1, "medium": 2, "high": 3}
 
@@ -176,7 +177,12 @@ def _episode_topics(
 
 
 def _episode_events(
-    conn: Connection, ws_id: int, watch: Watch, sensitivity: Sensitivity, now: datetime
+    conn: Connection,
+    ws_id: int,
+    watch: Watch,
+    sensitivity: Sensitivity,
+    state: dict[str, Any],
+    now: datetime,
 ) -> list[AlertEvent]:
     hour = rq.bucket_start(now, 3600)
     hourly = rq.series(conn, watch.id, 3600, hour - HISTORY, hour)
@@ -184,12 +190,10 @@ def _episode_events(
     readings = detectors.assess(
         now, _counts(hourly), _counts(recent), DetectorConfig(sensitivity=sensitivity)
     )
-    _, state = aq.load_state(conn, watch.id)
     tracker = EpisodeTracker.from_dict(state["episodes"]) if "episodes" in state else None
     tracker = tracker or EpisodeTracker()
     events = [_store_episode(conn, ws_id, watch, e, now) for e in tracker.step(now, readings)]
     state["episodes"] = tracker.to_dict()
-    aq.save_state(conn, watch.id, now, state)
     return [e for e in events if e is not None]
 
 
@@ -413,11 +417,21 @@ def _new_mention_events(
     ws_id: int,
     watch: Watch,
     settings: Settings,
-    since: datetime,
+    state: dict[str, Any],
     now: datetime,
 ) -> list[AlertEvent]:
-    fresh = aq.watch_mentions(conn, watch.id, since=since, until=now, limit=5000)
-    fresh = [m for m in fresh if m.occurred_at > since or since == m.occurred_at == now]
+    """Influential authors and new sites among the mentions stored since the last check.
+
+    "Since the last check" follows mention ids (kept in the watch's state), not publication
+    times, so an item a feed delivers an hour late is still seen once. On a watch's first check,
+    what was published more than 5 minutes before is history, not news.
+    """
+    if "last_mention_id" not in state:
+        state["last_mention_id"] = aq.last_mention_id(conn, watch.id, now - FIRST_CHECK)
+    cursor = int(state["last_mention_id"])
+    fresh = aq.watch_mentions_after(conn, watch.id, cursor, now)
+    if fresh:
+        state["last_mention_id"] = fresh[-1].id
     events: list[AlertEvent] = []
     scores = aq.influence_scores(
         conn, ws_id, watch.id, [m.author_id for m in fresh if m.author_id is not None]
@@ -451,16 +465,13 @@ def _new_mention_events(
         if event is not None:
             events.append(event)
     sites = sorted({m.site for m in fresh if m.site})
-    known = aq.sites_seen_before(conn, watch.id, sites, since) if sites else set()
+    known = aq.sites_seen_before(conn, watch.id, sites, cursor) if sites else set()
     first_by_site: dict[str, aq.EvidenceRow] = {}
     for m in fresh:
         if m.site and m.site not in known and m.site not in first_by_site:
             first_by_site[m.site] = m
-    has_history = first_by_site and bool(
-        aq.watch_mentions(conn, watch.id, since=EPOCH, until=since - _TICK, limit=1)
-    )
     for site, m in first_by_site.items():
-        if not has_history:
+        if cursor == 0:
             break  # a watch's very first mentions are not "new sites"
         event = _mention_event(
             conn,
@@ -525,11 +536,11 @@ def evaluate(
     chosen = [w for w in all_watches if watches is None or w.name in watches]
     for watch in chosen:
         with write(engine) as conn:
-            last, _ = aq.load_state(conn, watch.id)
-            since = last or now - timedelta(minutes=5)
-            events += _episode_events(conn, ws.id, watch, _sensitivity(rules, watch), now)
+            _, state = aq.load_state(conn, watch.id)
+            events += _episode_events(conn, ws.id, watch, _sensitivity(rules, watch), state, now)
             events += _snowball_events(conn, ws.id, watch, settings, now)
-            events += _new_mention_events(conn, ws.id, watch, settings, since, now)
+            events += _new_mention_events(conn, ws.id, watch, settings, state, now)
+            aq.save_state(conn, watch.id, now, state)
     with write(engine) as conn:
         events += _source_events(conn, ws.id, settings, now)
     return events

@@ -422,8 +422,9 @@ def children(conn: Connection, parent_ids: Sequence[int], until: datetime) -> li
 
 
 def sites_seen_before(
-    conn: Connection, watch_id: int, sites: Sequence[str], before: datetime
+    conn: Connection, watch_id: int, sites: Sequence[str], up_to_id: int
 ) -> set[str]:
+    """Which of ``sites`` the watch already had a mention on (mention ids up to ``up_to_id``)."""
     from flocon.storage.tables import mention_watches
 
     if not sites:
@@ -434,11 +435,49 @@ def sites_seen_before(
         .where(
             mention_watches.c.watch_id == watch_id,
             mentions.c.site.in_(list(sites)),
-            mentions.c.occurred_at < before,
+            mentions.c.id <= up_to_id,
         )
         .distinct()
     )
     return {str(s) for s in conn.execute(stmt).scalars()}
+
+
+def watch_mentions_after(
+    conn: Connection, watch_id: int, after_id: int, until: datetime, limit: int = 5000
+) -> list[EvidenceRow]:
+    """Original mentions of a watch stored after mention ``after_id`` (ids only grow), in id
+    order: what is new since the last check, however late a source delivered it."""
+    from flocon.storage.tables import mention_watches
+
+    stmt = (
+        select(*_EVIDENCE_COLUMNS)
+        .join(mention_watches, mention_watches.c.mention_id == mentions.c.id)
+        .join(sources, sources.c.id == mentions.c.source_id)
+        .outerjoin(authors, authors.c.id == mentions.c.author_id)
+        .where(
+            mention_watches.c.watch_id == watch_id,
+            mentions.c.duplicate_of.is_(None),
+            mentions.c.id > after_id,
+            mentions.c.occurred_at <= until,
+        )
+        .order_by(mentions.c.id)
+        .limit(limit)
+    )
+    return [_evidence(r) for r in conn.execute(stmt)]
+
+
+def last_mention_id(conn: Connection, watch_id: int, before: datetime) -> int:
+    """The highest id among the watch's mentions that occurred before ``before`` (0: none)."""
+    from sqlalchemy import func
+
+    from flocon.storage.tables import mention_watches
+
+    stmt = (
+        select(func.max(mentions.c.id))
+        .join(mention_watches, mention_watches.c.mention_id == mentions.c.id)
+        .where(mention_watches.c.watch_id == watch_id, mentions.c.occurred_at < before)
+    )
+    return int(conn.execute(stmt).scalar() or 0)
 
 
 def failing_sources(conn: Connection, workspace_id: int, failing_before: datetime) -> list[Any]:
