@@ -26,7 +26,7 @@ from flocon.cli.common import (
     workspace_name,
 )
 from flocon.signals import KINDS
-from flocon.storage.engine import read
+from flocon.storage.engine import read, write
 from flocon.storage.queries import alerts as aq
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
@@ -393,13 +393,8 @@ def rule_remove(
 ) -> None:
     """Remove an alert rule."""
     ws = workspace_name(load_settings(database_url), workspace)
-    with opened(database_url) as engine, read(engine) as conn:
-        wsid = wsq.get_by_name(conn, ws).id
-    with opened(database_url) as engine:
-        from flocon.storage.engine import write
-
-        with write(engine) as conn:
-            aq.remove_rule(conn, wsid, name)
+    with opened(database_url) as engine, write(engine) as conn:
+        aq.remove_rule(conn, wsq.get_by_name(conn, ws).id, name)
     out.print(f"alert rule {safe(name)!r} removed")
 
 
