@@ -12,3 +12,4 @@ bash scripts/with-postgres.sh "$BIN/python" benchmarks/bench_import.py
 "$BIN/python" -m benchmarks.detection.run --cadence 60
 "$BIN/python" -m benchmarks.eval_snowball
 "$BIN/python" benchmarks/bench_alert_latency.py
+"$BIN/python" -m benchmarks.detection.topics --seed 2

@@ -586,3 +586,63 @@ def test_late_items_new_sites_and_no_repeats(
     assert "blog.example" in site.explanation
     again = signals.evaluate(engine, settings, "default", now=t + timedelta(minutes=2))
     assert [e.kind for e in again if e.kind in ("influencer", "new_site")] == []
+
+
+def test_a_topic_surging_inside_ordinary_volume_gets_its_own_spike_alert(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flocon.domain.models import AuthorRef
+
+    settings = prepare(
+        engine,
+        tmp_path,
+        monkeypatch,
+        alerting.RuleSpec(name="all", channels=["webhook:https://hooks.example.com/x"]),
+    )
+    rng = random.Random(5)
+    subjects = ["ma commande", "le magasin", "la livraison", "mon colis", "le service client"]
+    verbs = ["était rapide", "est arrivé hier", "m'a bien aidé", "reste correct", "a pris du temps"]
+    ends = ["merci", "bonne journée", "à suivre", "rien à dire", "voilà", "ok"]
+    t0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+    drafts = []
+    t = t0
+    while t < t0 + timedelta(days=3):
+        t += timedelta(minutes=rng.expovariate(4 / 60))
+        text = f"Acme {rng.choice(subjects)} {rng.choice(verbs)}, {rng.choice(ends)} {len(drafts)}"
+        author = AuthorRef(handle=f"@user{rng.randrange(200)}")
+        drafts.append(replace(_draft(f"b{len(drafts)}", text, t), author=author))
+    surge_at = t0 + timedelta(days=3, hours=1)
+    recall = [
+        "Acme rappel produit : intoxication alimentaire chez ma fille",
+        "Rappel produit Acme, on parle d'intoxication alimentaire",
+        "Intoxication alimentaire après un plat Acme, rappel produit en cours ?",
+        "Acme annonce un rappel produit après des cas d'intoxication alimentaire",
+        "J'ai vu le rappel produit Acme, intoxication alimentaire confirmée",
+        "Rappel produit chez Acme : intoxication alimentaire, ne mangez pas ça",
+    ]
+    for i, text in enumerate(recall):
+        at = surge_at + timedelta(minutes=7 * i)
+        drafts.append(replace(_draft(f"r{i}", text, at), author=AuthorRef(handle=f"@parent{i}")))
+    drafts.sort(key=lambda d: d.published_at or t0)
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, "default")
+    ingestor = Ingestor(ws.id, load_matcher(engine, ws.id))
+    with write(engine) as conn:
+        ingestor.ingest_batch(conn, [d for d in drafts if (d.published_at or t0) < surge_at])
+    later = [d for d in drafts if (d.published_at or t0) >= surge_at]
+    now = surge_at
+    events: list[signals.AlertEvent] = []
+    while now <= surge_at + timedelta(hours=1):
+        batch = [d for d in later if now - timedelta(minutes=10) <= (d.published_at or t0) < now]
+        if batch:
+            with write(engine) as conn:
+                ingestor.ingest_batch(conn, batch)
+        events += signals.evaluate(engine, settings, "default", now=now)
+        now += timedelta(minutes=10)
+    topical = [e for e in events if e.kind == "spike" and e.details.get("topic")]
+    assert topical, [(e.kind, e.explanation) for e in events]
+    first = topical[0]
+    assert "intoxication" in first.details["topic"] or "rappel" in first.details["topic"]
+    assert first.action == "opened" and len(first.evidence) >= 3
+    # The watch's volume itself stayed ordinary: no volume spike.
+    assert not [e for e in events if e.kind == "spike" and not e.details.get("topic")]

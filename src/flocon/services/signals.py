@@ -10,6 +10,7 @@ mention tables; the per-watch state (open episodes) is saved between calls.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from flocon.signals import detectors
 from flocon.signals.detectors import Counts, DetectorConfig, Sensitivity
 from flocon.signals.episodes import EpisodeEvent, EpisodeTracker
 from flocon.signals.snowball import Activity, SnowballInput, snowball
+from flocon.signals.topic_surge import PhraseCache
 from flocon.storage.engine import read, write
 from flocon.storage.queries import alerts as aq
 from flocon.storage.queries import rollups as rq
@@ -334,6 +336,125 @@ def _mention_event(
     )
 
 
+#: Topic surges are looked for at most this often per watch (they read up to 5,000 texts).
+TOPIC_EVERY: Final = timedelta(minutes=10)
+TOPIC_BACKGROUND_SPAN: Final = timedelta(days=14)
+TOPIC_BACKGROUND_MAX: Final = 5000
+#: A topic episode closes after this long without its topic surging.
+TOPIC_CLOSE_AFTER: Final = timedelta(minutes=60)
+
+
+@functools.cache
+def _phrase_cache() -> PhraseCache:
+    """Key phrases of mentions, kept between checks (one per process, by mention id: a mention
+    in several watches is tokenised once)."""
+    return PhraseCache()
+
+
+def _topic_events(
+    conn: Connection,
+    ws_id: int,
+    watch: Watch,
+    sensitivity: Sensitivity,
+    state: dict[str, Any],
+    now: datetime,
+) -> list[AlertEvent]:
+    """Per-topic spikes: a theme surging inside the watch's conversation while its total may
+    stay ordinary. One alert (kind ``spike``, ``details.topic``) per topic episode."""
+    from flocon.signals.topic_surge import TopicConfig, TopicItem, surging_topics
+
+    last = state.get("topics_checked_at")
+    if last is not None and now - datetime.fromisoformat(last) < TOPIC_EVERY:
+        return []
+    state["topics_checked_at"] = now.isoformat()
+    config = TopicConfig(sensitivity=sensitivity)
+    recent_rows = aq.watch_mentions(
+        conn, watch.id, since=now - config.window, until=now, limit=2000
+    )
+    episodes: dict[str, dict[str, str]] = state.setdefault("topic_episodes", {})
+    readings = []
+    if len(recent_rows) >= config.min_mentions:
+        background_rows = aq.watch_mentions(
+            conn,
+            watch.id,
+            since=now - config.window - TOPIC_BACKGROUND_SPAN,
+            until=now - config.window - _TICK,
+            limit=TOPIC_BACKGROUND_MAX,
+            newest_first=True,
+        )
+        span = TOPIC_BACKGROUND_SPAN
+        if len(background_rows) == TOPIC_BACKGROUND_MAX:
+            span = now - config.window - background_rows[-1].occurred_at
+        readings = surging_topics(
+            now,
+            [TopicItem(m.id, m.occurred_at, m.text, m.lang, m.author) for m in recent_rows],
+            [TopicItem(m.id, m.occurred_at, m.text, m.lang, m.author) for m in background_rows],
+            span,
+            config,
+            exclude=keywords_from_queries([watch.query]),
+            cache=_phrase_cache(),
+        )
+    events: list[AlertEvent] = []
+    for reading in readings:
+        episode = episodes.get(reading.topic)
+        details = {
+            "topic": reading.topic,
+            "phrases": list(reading.phrases),
+            "observed": reading.observed,
+            "expected": round(reading.expected, 3),
+            "authors": reading.authors,
+            "score": round(reading.score, 2),
+        }
+        if episode is None:
+            key = f"topic:{reading.topic}:{reading.onset.astimezone(UTC).isoformat()}"
+            episodes[reading.topic] = {"key": key, "last": now.isoformat()}
+        else:
+            episode["last"] = now.isoformat()
+            key = episode["key"]
+        event = _mention_event(
+            conn,
+            ws_id,
+            watch,
+            "spike",
+            key[:300],
+            start=reading.onset,
+            now=now,
+            severity=reading.severity,
+            score=reading.score,
+            evidence=list(reading.evidence),
+            explanation=reading.explanation,
+            details=details,
+            min_step=max(3.0, 0.5 * reading.score),
+        )
+        if event is not None:
+            events.append(event)
+    for topic, episode in list(episodes.items()):
+        if now - datetime.fromisoformat(episode["last"]) < TOPIC_CLOSE_AFTER:
+            continue
+        del episodes[topic]
+        found = aq.find_alert(conn, ws_id, watch.id, "spike", episode["key"][:300])
+        if found is not None and found.status in ("open", "acked"):
+            aq.update_alert(conn, found.id, status="closed", closed_at=now, updated_at=now)
+            events.append(
+                AlertEvent(
+                    alert_id=found.id,
+                    action="closed",
+                    watch=watch.name,
+                    watch_id=watch.id,
+                    group=watch.group,
+                    kind="spike",
+                    episode_start=found.episode_start,
+                    detected_at=found.detected_at,
+                    severity=found.severity,
+                    score=found.score,
+                    evidence=found.evidence,
+                    explanation=found.explanation,
+                    details=found.details,
+                )
+            )
+    return events
+
+
 def _snowball_events(
     conn: Connection, ws_id: int, watch: Watch, settings: Settings, now: datetime
 ) -> list[AlertEvent]:
@@ -538,6 +659,7 @@ def evaluate(
         with write(engine) as conn:
             _, state = aq.load_state(conn, watch.id)
             events += _episode_events(conn, ws.id, watch, _sensitivity(rules, watch), state, now)
+            events += _topic_events(conn, ws.id, watch, _sensitivity(rules, watch), state, now)
             events += _snowball_events(conn, ws.id, watch, settings, now)
             events += _new_mention_events(conn, ws.id, watch, settings, state, now)
             aq.save_state(conn, watch.id, now, state)
