@@ -219,6 +219,12 @@ def _words(text: str, banned: frozenset[str]) -> list[list[str]]:
     return segments
 
 
+def key_phrases(text: str, lang: str | None, banned: frozenset[str] = frozenset()) -> set[str]:
+    """The candidate key phrases (1- to 3-grams, folded, stop words at neither end) of one
+    text, as themes are built from; words in ``banned`` never appear in one."""
+    return _grams(_words(text, banned), stop_words(lang))
+
+
 def _grams(segments: list[list[str]], stops: frozenset[str]) -> set[str]:
     found: set[str] = set()
     for seg in segments:
@@ -343,7 +349,7 @@ def analyse_topics(
     items = sorted(items, key=lambda item: item.id)
     total = len(items)
     banned = frozenset(w for kw in exclude for w in tokenize(fold(kw)))
-    per_item = [_grams(_words(it.text, banned), stop_words(it.lang)) for it in items]
+    per_item = [key_phrases(it.text, it.lang, banned) for it in items]
     df = Counter(g for grams in per_item for g in grams)
     floor = min_mentions if min_mentions is not None else max(2, math.ceil(0.002 * total))
     candidates = {g: c for g, c in df.items() if c >= floor}

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from flocon.analysis.topics import _grams, _words, stop_words
+from flocon.analysis.topics import key_phrases
 from flocon.domain.text import fold, tokenize
 
 __all__ = [
@@ -158,7 +158,7 @@ class _Phrases:
 
 
 def _phrases(text: str, lang: str | None) -> _Phrases:
-    grams = sorted(_grams(_words(text, frozenset()), stop_words(lang)))
+    grams = sorted(key_phrases(text, lang))
     surface: dict[str, str] = {}
     for g in grams:
         surface.setdefault(_variant(g), g)
