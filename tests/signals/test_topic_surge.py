@@ -192,3 +192,14 @@ def test_fast_for_500_recent_and_5000_background() -> None:
         surging_topics(NOW, recent, bg, SPAN, cache=cache)
         best = min(best, time.perf_counter() - t0)
     assert best < 0.05, best
+
+
+def test_the_phrase_cache_never_serves_another_mentions_phrases() -> None:
+    from flocon.signals.topic_surge import PhraseCache, TopicItem
+
+    cache = PhraseCache(capacity=10)
+    at = datetime(2026, 11, 25, tzinfo=UTC)
+    first = cache.get(TopicItem(1, at, "rappel produit chez Acme", "fr"))
+    reused = cache.get(TopicItem(1, at, "livraison rapide, merci", "fr"))
+    assert first != reused
+    assert any("livraison" in k for k in reused.keys)

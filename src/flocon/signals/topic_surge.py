@@ -127,22 +127,27 @@ class TopicConfig:
 
 
 class PhraseCache:
-    """LRU of phrase sets by mention id (reuse one per watch across checks)."""
+    """LRU of phrase sets by mention id, reused across checks.
+
+    A hit also compares the text and language, so an id that now names another mention (a
+    reused SQLite rowid, another database in the same process) is never served stale phrases.
+    """
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
-        self._data: OrderedDict[int, _Phrases] = OrderedDict()
+        self._data: OrderedDict[int, tuple[str, str | None, _Phrases]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._data)
 
     def get(self, item: TopicItem) -> _Phrases:
         found = self._data.get(item.id)
-        if found is not None:
+        if found is not None and found[0] == item.text and found[1] == item.lang:
             self._data.move_to_end(item.id)
-            return found
+            return found[2]
         phrases = _phrases(item.text, item.lang)
-        self._data[item.id] = phrases
+        self._data[item.id] = (item.text, item.lang, phrases)
+        self._data.move_to_end(item.id)
         if len(self._data) > self.capacity:
             self._data.popitem(last=False)
         return phrases
