@@ -117,16 +117,18 @@ def _spread(conn: Connection, first: Sequence[aq.EvidenceRow], until: datetime) 
 def _episode_evidence(
     conn: Connection, watch_id: int, kind: str, onset: datetime, now: datetime
 ) -> tuple[list[int], dict[str, Any]]:
-    sentiment = "negative" if kind == "negative_shift" else None
-    first = aq.watch_mentions(
-        conn, watch_id, since=onset, until=now, sentiment=sentiment, limit=EVIDENCE
+    # One read of the episode's mentions (oldest first) serves every part of the evidence.
+    episode = aq.watch_mentions(conn, watch_id, since=onset, until=now, limit=TOPIC_FOCUS)
+    focus = (
+        [m for m in episode if m.sentiment == "negative"] if kind == "negative_shift" else episode
     )
+    first = focus[:EVIDENCE]
     sites: dict[str, int] = {}
-    for m in aq.watch_mentions(conn, watch_id, since=onset, until=now, limit=2000):
+    for m in episode:
         sites[m.site or m.source_kind] = sites.get(m.site or m.source_kind, 0) + 1
     top_sites = sorted(sites.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     return [m.id for m in first], {
-        "topics": _episode_topics(conn, watch_id, kind, onset, now),
+        "topics": _episode_topics(conn, watch_id, focus, onset),
         "earliest": [
             {"id": m.id, "at": m.occurred_at.isoformat(), "site": m.site, "author": m.author}
             for m in first
@@ -142,14 +144,10 @@ TOPIC_BACKGROUND: Final = 3000
 
 
 def _episode_topics(
-    conn: Connection, watch_id: int, kind: str, onset: datetime, now: datetime
+    conn: Connection, watch_id: int, focus: Sequence[aq.EvidenceRow], onset: datetime
 ) -> list[dict[str, Any]]:
-    """What the episode is about: themes over-represented in its mentions against the watch's
-    week before (weighted log-odds, the method of `flocon topics`)."""
-    sentiment = "negative" if kind == "negative_shift" else None
-    focus = aq.watch_mentions(
-        conn, watch_id, since=onset, until=now, sentiment=sentiment, limit=TOPIC_FOCUS
-    )
+    """What the episode is about: themes over-represented in its mentions (``focus``) against
+    the watch's week before (weighted log-odds, the method of `flocon topics`)."""
     background = aq.watch_mentions(
         conn,
         watch_id,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from flocon.errors import AlreadyExists, NotFound
@@ -18,6 +18,7 @@ from flocon.storage.tables import (
     author_scores,
     authors,
     deliveries,
+    mention_watches,
     mentions,
     signal_state,
     sources,
@@ -355,6 +356,21 @@ _EVIDENCE_COLUMNS = (
 )
 
 
+def _evidence_select(watch_id: int | None = None) -> Select[Any]:
+    """Mentions with their source kind and author's followers; of one watch when given, and
+    then originals only."""
+    stmt = (
+        select(*_EVIDENCE_COLUMNS)
+        .join(sources, sources.c.id == mentions.c.source_id)
+        .outerjoin(authors, authors.c.id == mentions.c.author_id)
+    )
+    if watch_id is None:
+        return stmt
+    return stmt.join(mention_watches, mention_watches.c.mention_id == mentions.c.id).where(
+        mention_watches.c.watch_id == watch_id, mentions.c.duplicate_of.is_(None)
+    )
+
+
 def _evidence(row: Any) -> EvidenceRow:
     return EvidenceRow(
         id=row.id,
@@ -387,19 +403,8 @@ def watch_mentions(
     newest_first: bool = False,
 ) -> list[EvidenceRow]:
     """Original mentions of a watch with ``since <= occurred_at <= until``."""
-    from flocon.storage.tables import mention_watches
-
-    stmt = (
-        select(*_EVIDENCE_COLUMNS)
-        .join(mention_watches, mention_watches.c.mention_id == mentions.c.id)
-        .join(sources, sources.c.id == mentions.c.source_id)
-        .outerjoin(authors, authors.c.id == mentions.c.author_id)
-        .where(
-            mention_watches.c.watch_id == watch_id,
-            mentions.c.duplicate_of.is_(None),
-            mentions.c.occurred_at >= since,
-            mentions.c.occurred_at <= until,
-        )
+    stmt = _evidence_select(watch_id).where(
+        mentions.c.occurred_at >= since, mentions.c.occurred_at <= until
     )
     if sentiment is not None:
         stmt = stmt.where(mentions.c.sentiment == sentiment)
@@ -412,9 +417,7 @@ def children(conn: Connection, parent_ids: Sequence[int], until: datetime) -> li
     if not parent_ids:
         return []
     stmt = (
-        select(*_EVIDENCE_COLUMNS)
-        .join(sources, sources.c.id == mentions.c.source_id)
-        .outerjoin(authors, authors.c.id == mentions.c.author_id)
+        _evidence_select()
         .where(mentions.c.parent_id.in_(list(parent_ids)), mentions.c.occurred_at <= until)
         .order_by(mentions.c.occurred_at)
     )
@@ -425,8 +428,6 @@ def sites_seen_before(
     conn: Connection, watch_id: int, sites: Sequence[str], up_to_id: int
 ) -> set[str]:
     """Which of ``sites`` the watch already had a mention on (mention ids up to ``up_to_id``)."""
-    from flocon.storage.tables import mention_watches
-
     if not sites:
         return set()
     stmt = (
@@ -447,19 +448,9 @@ def watch_mentions_after(
 ) -> list[EvidenceRow]:
     """Original mentions of a watch stored after mention ``after_id`` (ids only grow), in id
     order: what is new since the last check, however late a source delivered it."""
-    from flocon.storage.tables import mention_watches
-
     stmt = (
-        select(*_EVIDENCE_COLUMNS)
-        .join(mention_watches, mention_watches.c.mention_id == mentions.c.id)
-        .join(sources, sources.c.id == mentions.c.source_id)
-        .outerjoin(authors, authors.c.id == mentions.c.author_id)
-        .where(
-            mention_watches.c.watch_id == watch_id,
-            mentions.c.duplicate_of.is_(None),
-            mentions.c.id > after_id,
-            mentions.c.occurred_at <= until,
-        )
+        _evidence_select(watch_id)
+        .where(mentions.c.id > after_id, mentions.c.occurred_at <= until)
         .order_by(mentions.c.id)
         .limit(limit)
     )
@@ -468,10 +459,6 @@ def watch_mentions_after(
 
 def last_mention_id(conn: Connection, watch_id: int, before: datetime) -> int:
     """The highest id among the watch's mentions that occurred before ``before`` (0: none)."""
-    from sqlalchemy import func
-
-    from flocon.storage.tables import mention_watches
-
     stmt = (
         select(func.max(mentions.c.id))
         .join(mention_watches, mention_watches.c.mention_id == mentions.c.id)
