@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint typecheck unit bench clean
 
-run: $(VENV)/.run-installed  ## install, then run the quick real example on SQLite
+run: $(VENV)/.run-installed  ## install, load a real example on SQLite, then serve the web app
 	$(BIN)/flocon init
 	$(BIN)/flocon quickstart
+	$(BIN)/flocon run
 
 test: $(VENV)/.dev-installed  ## lint, type-check and run the whole test suite
 	bash scripts/test.sh

@@ -135,6 +135,30 @@ class Settings(BaseSettings):
         description="A mention by an author with at least this many followers opens an "
         "'influencer' alert.",
     )
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="Address `flocon run` and `flocon web` listen on (0.0.0.0: every interface; "
+        "put a TLS proxy in front).",
+    )
+    web_port: int = Field(default=8000, ge=1, le=65535, description="Port of the web app.")
+    web_base_url: str = Field(
+        default="",
+        description="The address users open (https://listen.example.com), used in password-reset "
+        "e-mails and alert links. Empty: the address of each request.",
+    )
+    web_secure_cookies: bool | None = Field(
+        default=None,
+        description="Mark session cookies Secure (sent over HTTPS only). Unset: on when "
+        "web_base_url or the request is https.",
+    )
+    session_days: int = Field(
+        default=14, ge=1, le=365, description="A web session ends after this many idle days."
+    )
+    web_trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (login rate limit, https detection). Empty: none.",
+    )
     secret_key: str = Field(
         default="",
         description="Key that encrypts source credentials (a Fernet key: "

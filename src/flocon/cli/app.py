@@ -21,7 +21,9 @@ from flocon.cli import quickstart as quickstart_cli
 from flocon.cli import rollups as rollups_cli
 from flocon.cli import source as source_cli
 from flocon.cli import topics as topics_cli
+from flocon.cli import users as users_cli
 from flocon.cli import watch as watch_cli
+from flocon.cli import web as web_cli
 from flocon.cli import workspace as workspace_cli
 from flocon.cli.common import (
     DatabaseOpt,
@@ -88,6 +90,11 @@ app.command("reanalyze")(analysis_cli.reanalyze)
 app.command("correct")(analysis_cli.correct)
 app.command("topics")(topics_cli.topics)
 app.command("authors")(influence_cli.authors)
+app.add_typer(users_cli.app, name="user")
+app.add_typer(users_cli.token_app, name="token")
+app.command("run")(web_cli.run)
+app.command("web")(web_cli.web)
+app.command("demo")(web_cli.demo)
 
 
 def _version(value: bool) -> None:

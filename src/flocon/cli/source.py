@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -341,7 +339,7 @@ def fetch(
     mentions are stored, sending what the alert rules ask for (see docs/alerts.md);
     Ctrl-C or SIGTERM stores their current batch and stops.
     """
-    from flocon.services import alerting
+    from flocon.services import alerting, pipeline
 
     settings = load_settings(database_url)
     box = CredentialBox(settings)
@@ -364,21 +362,6 @@ def fetch(
                 f"#{o.source_id} {o.kind} {safe(one_line(o.name, 50))}: [red]failed[/] "
                 f"({safe(o.error or '')}); retry in {int(o.retry_in_s or 0)}s"
             )
-
-    wake: asyncio.Event | None = None
-
-    def woken(o: fetching.SourceOutcome) -> None:
-        if wake is not None and o.ok and o.counts.new:
-            wake.set()
-
-    def show_batch(o: fetching.SourceOutcome) -> None:
-        woken(o)
-        if o.ok and not o.fetched:
-            return  # a stream's sign of life
-        if json_:
-            print_json({**_outcome_dict(o), "stream": True})
-        else:
-            show(o)
 
     def show_report(report: fetching.CycleReport) -> None:
         if json_:
@@ -404,10 +387,6 @@ def fetch(
             show_report(asyncio.run(cycle()))
             return
 
-        def show_and_wake(o: fetching.SourceOutcome) -> None:
-            woken(o)
-            show(o)
-
         def show_alerts(report: alerting.CheckReport) -> None:
             for e in report.events:
                 if json_:
@@ -418,79 +397,36 @@ def fetch(
                         f"{safe(one_line(e.explanation, 120))}"
                     )
 
+        def show_batch(o: fetching.SourceOutcome) -> None:
+            if o.ok and not o.fetched:
+                return  # a stream's sign of life
+            if json_:
+                print_json({**_outcome_dict(o), "stream": True})
+            else:
+                show(o)
+
         async def follow() -> None:
-            nonlocal wake
             stop = asyncio.Event()
-            wake = asyncio.Event()
             loop = asyncio.get_running_loop()
             signals = [signal.SIGINT, signal.SIGTERM]
             for sig in signals:
                 loop.add_signal_handler(sig, stop.set)
-            streams: dict[int, asyncio.Task[None]] = {}
-            if not no_alerts:
-                streams[-1] = asyncio.create_task(
-                    alerting.watch_loop(engine, settings, stop, wake, on_report=show_alerts)
-                )
             try:
-                async with build_http_client(settings) as http:
-                    try:
-                        while not stop.is_set():
-                            for sid in fetching.streamed_source_ids(engine):
-                                if sid not in streams or streams[sid].done():
-                                    streams[sid] = asyncio.create_task(
-                                        fetching.run_stream(
-                                            engine,
-                                            box,
-                                            http,
-                                            sid,
-                                            stop=stop,
-                                            on_batch=show_batch,
-                                            settings=settings,
-                                        )
-                                    )
-                            running = {sid for sid, task in streams.items() if not task.done()}
-                            report = await _until_stopped(
-                                fetching.run_cycle(
-                                    engine,
-                                    box,
-                                    http,
-                                    concurrency=settings.fetch_concurrency,
-                                    on_done=show_and_wake,
-                                    skip_ids=running,
-                                    settings=settings,
-                                ),
-                                stop,
-                            )
-                            if report is None:
-                                break
-                            show_report(report)
-                            pause = max(1.0, min(fetching.seconds_until_next(engine), 60.0))
-                            with contextlib.suppress(TimeoutError):
-                                async with asyncio.timeout(pause):
-                                    await stop.wait()
-                    finally:
-                        stop.set()
-                        await asyncio.gather(*streams.values(), return_exceptions=True)
+                await pipeline.run_pipeline(
+                    engine,
+                    settings,
+                    stop,
+                    alerts=not no_alerts,
+                    on_outcome=show,
+                    on_batch=show_batch,
+                    on_cycle=show_report,
+                    on_alerts=show_alerts,
+                )
             finally:
                 for sig in signals:
                     loop.remove_signal_handler(sig)
 
         asyncio.run(follow())
-
-
-async def _until_stopped(
-    work: Coroutine[Any, Any, fetching.CycleReport], stop: asyncio.Event
-) -> fetching.CycleReport | None:
-    """``work``'s result, or None when ``stop`` is set first (``work`` is then cancelled)."""
-    task = asyncio.create_task(work)
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    for pending in (task, stopping):
-        if not pending.done():
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pending
-    return task.result() if not task.cancelled() else None
 
 
 def _outcome_dict(o: fetching.SourceOutcome) -> dict[str, Any]:

@@ -118,6 +118,8 @@ class Mention:
     sentiment: str | None = None
     sentiment_score: float | None = None
     needs_answer: bool | None = None
+    #: The team's tags on it (flocon.services.tags), in alphabetical order.
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,11 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Engine
 
 from flocon.credentials import CredentialBox
-from flocon.errors import ConfigError
+from flocon.domain.models import Mention, Watch
+from flocon.errors import ConfigError, NotFound
 from flocon.services.signals import KINDS, AlertEvent
 from flocon.settings import Settings
 from flocon.storage.engine import read, write
+from flocon.storage.queries import alert_lists as alq
 from flocon.storage.queries import alerts as aq
+from flocon.storage.queries import mention_lists as mlq
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
 
@@ -31,17 +34,33 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DIGESTS",
+    "STATUSES",
+    "AlertPage",
     "DeliveryReport",
     "RuleSpec",
+    "RuleView",
     "add_rule",
+    "add_rule_reusing",
+    "alert_evidence",
     "check_all",
     "deliver_due",
+    "get_alert",
+    "get_delivery",
+    "get_rule",
+    "list_deliveries",
+    "list_rules",
+    "page_alerts",
+    "remove_rule",
     "route",
     "watch_loop",
+    "watches_of",
 ]
 
 DIGESTS: Final = ("off", "hourly", "daily")
 SEVERITIES: Final = ("low", "medium", "high")
+#: An alert's statuses: open, acked (someone is on it), closed (back to normal, by the
+#: detector), resolved (handled, by a person).
+STATUSES: Final = ("open", "acked", "closed", "resolved")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 LABELS: Final = {
     "spike": "Volume spike",
@@ -429,3 +448,140 @@ async def watch_loop(
         )
         for task in pending:
             task.cancel()
+
+
+# -- reading alerts, rules and deliveries (the web app and the REST API) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """One page of alerts, newest first; ``next_cursor`` is None on the last page."""
+
+    items: list[alq.ListedAlert]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """A rule with the name of its watch (channels only as ``rule.channels_shown``)."""
+
+    rule: aq.RuleRow
+    watch: str | None
+
+
+def _check_among(values: Sequence[str], allowed: Sequence[str], what: str) -> list[str]:
+    wrong = [v for v in values if v not in allowed]
+    if wrong:
+        raise ConfigError(f"{what} must be among {', '.join(allowed)} (got {', '.join(wrong)})")
+    return list(values)
+
+
+def page_alerts(
+    engine: Engine,
+    workspace: str,
+    *,
+    statuses: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    watch: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> AlertPage:
+    """Alerts newest first, filtered (empty filters: any), one page after ``cursor``."""
+    from flocon.services.mentions import decode_cursor, encode_cursor
+
+    if not 1 <= limit <= 500:
+        raise ConfigError("limit must be between 1 and 500")
+    after = decode_cursor(cursor) if cursor else None
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, workspace)
+        watch_id = wq.get_by_name(conn, ws.id, watch).id if watch else None
+        rows = alq.page_alerts(
+            conn,
+            ws.id,
+            statuses=_check_among(statuses, STATUSES, "status"),
+            kinds=_check_among(kinds, KINDS, "kind"),
+            severities=_check_among(severities, SEVERITIES, "severity"),
+            watch_id=watch_id,
+            after=after,
+            limit=limit + 1,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1].alert if more else None
+    return AlertPage(
+        items=rows, next_cursor=encode_cursor(last.detected_at, last.id) if last else None
+    )
+
+
+def get_alert(engine: Engine, workspace: str, alert_id: int) -> alq.ListedAlert:
+    """One alert of the workspace (:class:`NotFound` for another workspace's)."""
+    with read(engine) as conn:
+        return alq.get_alert(conn, wsq.get_by_name(conn, workspace).id, alert_id)
+
+
+def alert_evidence(
+    engine: Engine, workspace: str, alert: aq.AlertRow, *, limit: int = 200
+) -> list[Mention]:
+    """The stored mentions behind an alert, in the alert's order (deleted ones left out)."""
+    ids = list(dict.fromkeys(alert.evidence))[:limit]
+    with read(engine) as conn:
+        found = mlq.by_ids(conn, wsq.get_by_name(conn, workspace).id, ids)
+    return [found[i] for i in ids if i in found]
+
+
+def watches_of(engine: Engine, workspace: str) -> list[Watch]:
+    """The watches of a workspace, by name (for filters and rule scopes)."""
+    with read(engine) as conn:
+        return wq.list_all(conn, wsq.get_by_name(conn, workspace).id)
+
+
+def list_rules(engine: Engine, workspace: str) -> list[RuleView]:
+    """The alert rules of a workspace, by name."""
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, workspace)
+        names = {w.id: w.name for w in wq.list_all(conn, ws.id)}
+        rules = aq.list_rules(conn, ws.id)
+    return [RuleView(r, names.get(r.watch_id) if r.watch_id else None) for r in rules]
+
+
+def get_rule(engine: Engine, workspace: str, rule_id: int) -> RuleView:
+    """One rule of the workspace (:class:`NotFound` for another workspace's)."""
+    for view in list_rules(engine, workspace):
+        if view.rule.id == rule_id:
+            return view
+    raise NotFound(f"no alert rule {rule_id} in this workspace")
+
+
+def remove_rule(engine: Engine, workspace: str, name: str) -> None:
+    """Remove an alert rule and its deliveries."""
+    with write(engine) as conn:
+        aq.remove_rule(conn, wsq.get_by_name(conn, workspace).id, name)
+
+
+def add_rule_reusing(
+    engine: Engine, settings: Settings, workspace: str, spec: RuleSpec, *, channels_of: int
+) -> int:
+    """Add a rule that sends where rule ``channels_of`` sends: its sealed channels are
+    copied without being shown to anyone (``spec.channels`` is ignored)."""
+    source = get_rule(engine, workspace, channels_of).rule
+    opened = CredentialBox(settings).open(source.channels)
+    channels = [opened[k] for k in sorted(opened, key=int)]
+    if not channels:
+        raise ConfigError(f"the rule {source.name!r} has no channel to reuse")
+    return add_rule(engine, settings, workspace, replace(spec, channels=channels))
+
+
+def list_deliveries(
+    engine: Engine, workspace: str, *, statuses: Sequence[str] = (), limit: int = 100
+) -> list[aq.DeliveryRow]:
+    """Messages of the workspace's rules, newest first."""
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, workspace)
+        return aq.list_deliveries(conn, ws.id, statuses=statuses, limit=limit)
+
+
+def get_delivery(engine: Engine, workspace: str, delivery_id: int) -> aq.DeliveryRow:
+    """One delivery of the workspace (:class:`NotFound` for another workspace's)."""
+    with read(engine) as conn:
+        return alq.get_delivery(conn, wsq.get_by_name(conn, workspace).id, delivery_id)

@@ -7,7 +7,7 @@ in a short transaction), so a long re-analysis never blocks ingest on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from flocon.analysis import models
 from flocon.analysis.datasets import LABELS
 from flocon.analysis.language import DEFAULT_LANGUAGES, UNDETERMINED
 from flocon.errors import ConfigError
+from flocon.services import accounts
 from flocon.settings import Settings
 from flocon.storage.engine import read, write
 from flocon.storage.queries import analysis as aq
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ReanalyzeReport",
     "analyzer_for",
+    "correct_many",
     "correct_sentiment",
     "profile_of",
     "reanalyze",
@@ -184,9 +186,44 @@ def reanalyze(
 def correct_sentiment(
     engine: Engine, workspace: str, mention_id: int, label: str, *, by: str | None = None
 ) -> str | None:
-    """Record a person's sentiment for a mention; returns what the model had said."""
+    """Record a person's sentiment for a mention; returns what the model had said.
+
+    The mention's sentiment becomes ``label`` and the rollups follow, in the same
+    transaction; a later re-analysis keeps it (the correction is the team's truth).
+    """
     if label not in LABELS:
         raise ConfigError(f"sentiment must be one of {', '.join(LABELS)} (got {label!r})")
     with write(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
         return aq.correct(conn, ws.id, mention_id, label=label, by=by, now=datetime.now(UTC))
+
+
+#: The most mentions one bulk correction may name.
+MAX_CORRECTIONS = 10_000
+
+
+def correct_many(engine: Engine, workspace: str, ids: Iterable[int], label: str, *, by: str) -> int:
+    """Record a person's sentiment for several mentions in one transaction, as
+    :func:`correct_sentiment` does for one; ids that are not mentions of the workspace are
+    ignored. Returns how many mentions were corrected. Audited as ``mention.correct``."""
+    if label not in LABELS:
+        raise ConfigError(f"sentiment must be one of {', '.join(LABELS)} (got {label!r})")
+    wanted = sorted({int(i) for i in ids})
+    if len(wanted) > MAX_CORRECTIONS:
+        raise ConfigError(f"at most {MAX_CORRECTIONS} mentions at once")
+    now = datetime.now(UTC)
+    with write(engine) as conn:
+        ws = wsq.get_by_name(conn, workspace)
+        done = sorted(aq.correct_many(conn, ws.id, wanted, label=label, by=by, now=now))
+        if done:
+            accounts.record(
+                conn,
+                workspace_id=ws.id,
+                actor=by,
+                action="mention.correct",
+                object_type="mention",
+                object_id=done[0] if len(done) == 1 else None,
+                details={"sentiment": label, "mentions": len(done), "ids": done[:200]},
+                now=now,
+            )
+        return len(done)

@@ -37,12 +37,15 @@ from flocon.domain.text import fold, tokens
 from flocon.errors import NotFound
 from flocon.storage.engine import read, write
 from flocon.storage.queries import influence as iq
+from flocon.storage.queries import mention_lists as mlq
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
 
 __all__ = [
+    "AuthorProfile",
     "AuthorScore",
     "InfluenceReport",
+    "author_profile",
     "compute_influence",
     "explain_author",
     "scores_state",
@@ -278,3 +281,63 @@ def explain_author(
     if not rows:
         raise NotFound(f"no score for author {handle!r} in this scope (compute with --recompute)")
     return [_score(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorProfile:
+    """One author of a workspace: who, where, their audience, and their stored score in
+    the scope (None when the scope was never computed or they are not in it)."""
+
+    author_id: int
+    platform: str
+    #: The key ingest files them under (handle or name, lower case, no ``@``): the
+    #: mentions list's ``author`` filter.
+    key: str
+    handle: str | None
+    name: str | None
+    followers: int | None
+    score: AuthorScore | None
+
+
+def author_profile(
+    engine: Engine, workspace: str, author_id: int, *, watch: str | None = None
+) -> AuthorProfile:
+    """The author ``author_id`` of the workspace (:class:`NotFound` otherwise, another
+    workspace's author included), with their score in the scope of ``watch``."""
+    with read(engine) as conn:
+        ws_id, watch_id = _scope(conn, workspace, watch)
+        found = iq.authors_of(conn, ws_id, ids=[author_id])
+        if not found:
+            raise NotFound(f"author {author_id} does not exist in this workspace")
+        author = found[0]
+        rows = [
+            r
+            for r in iq.list_scores(conn, ws_id, watch_id, keys=[author.key])
+            if r.author_id == author_id
+        ]
+        latest = mlq.page(
+            conn,
+            mlq.MentionFilter(
+                workspace_id=ws_id,
+                author=author.key,
+                source_kind=author.platform,
+                include_unmatched=True,
+                include_muted=True,
+                limit=1,
+            ),
+            [],
+        )
+    score = _score(rows[0]) if rows else None
+    handle = score.handle if score else None
+    name = score.name if score else None
+    if latest and not (handle or name):
+        handle, name = latest[0].mention.author_handle, latest[0].mention.author_name
+    return AuthorProfile(
+        author_id=author.id,
+        platform=author.platform,
+        key=author.key,
+        handle=handle,
+        name=name,
+        followers=author.followers,
+        score=score,
+    )

@@ -1,21 +1,25 @@
-"""Use cases on watches: add, edit, remove, and backfill against stored history."""
+"""Use cases on watches: add, edit, remove, backfill against stored history, and preview
+what a query would select before it is saved."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
-from flocon.domain.models import Watch, WatchKind
+from flocon.domain.models import MatchInput, Mention, Watch, WatchKind
 from flocon.domain.query import parse, prepare
 from flocon.errors import FloconError
 from flocon.services.ingest import match_input_from_row
 from flocon.services.matching import lang_allows
 from flocon.storage.engine import read, write
+from flocon.storage.queries import mention_lists as mlq
 from flocon.storage.queries import mentions as mq
 from flocon.storage.queries import watches as q
 from flocon.storage.queries import workspaces as wsq
+from flocon.storage.tables import mentions, sources
 
 
 def parse_langs(value: str | None) -> tuple[str, ...]:
@@ -162,3 +166,137 @@ def backfill_watch(
     return BackfillResult(
         scanned=scanned, linked=len(to_link), unlinked=len(to_unlink), total=len(matched)
     )
+
+
+# --------------------------------------------------------------------------- preview
+
+#: Days of stored data a query preview estimates its daily volume on.
+PREVIEW_DAYS = 30
+#: Mentions a preview shows (the newest it matches).
+PREVIEW_LIMIT = 20
+#: Stored mentions a preview matches at most (the newest first), so it answers in well under
+#: a second however large the workspace; beyond, the estimate covers a shorter period.
+PREVIEW_MAX_SCAN = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPreview:
+    """What a query would select among stored mentions, before it is saved.
+
+    ``mentions``: the newest matches (originals, not duplicates), newest first.
+    ``matched``: the original mentions it matches from ``since`` to ``until``;
+    ``per_day``: ``matched`` spread over that period (at least one day when every stored
+    mention of the period was scanned). ``complete`` is False when the scan stopped at its
+    cap: ``since`` is then the time of the oldest mention scanned.
+    """
+
+    mentions: list[Mention]
+    matched: int
+    scanned: int
+    since: datetime
+    until: datetime
+    per_day: float
+    complete: bool
+
+
+def preview_query(
+    engine: Engine,
+    workspace: str,
+    query: str,
+    *,
+    langs: Sequence[str] = (),
+    limit: int = PREVIEW_LIMIT,
+    days: int = PREVIEW_DAYS,
+    max_scan: int = PREVIEW_MAX_SCAN,
+    now: datetime | None = None,
+) -> QueryPreview:
+    """Match ``query`` (and ``langs``, as a watch would) against the stored mentions of the
+    last ``days`` days of data, newest first, and estimate its daily volume.
+
+    "The last days of data" end at the newest stored mention (or ``now`` when it is
+    later), so a workspace filled with older data (a replayed corpus) still previews.
+    Raises ``QuerySyntaxError`` for an invalid query. Nothing is written.
+    """
+    parsed = parse(query)
+    allowed = frozenset(langs)
+    now = now or datetime.now(UTC)
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, workspace)
+        newest, oldest = conn.execute(
+            select(func.max(mentions.c.occurred_at), func.min(mentions.c.occurred_at)).where(
+                mentions.c.workspace_id == ws.id
+            )
+        ).one()
+        until = _aware(newest) if newest is not None and _aware(newest) < now else now
+        since = until - timedelta(days=days)
+        stmt = (
+            select(
+                mentions.c.id,
+                mentions.c.text,
+                mentions.c.title,
+                mentions.c.url,
+                mentions.c.site,
+                mentions.c.author_handle,
+                mentions.c.author_name,
+                mentions.c.lang,
+                sources.c.kind,
+                mentions.c.country,
+                mentions.c.occurred_at,
+            )
+            .join(sources, sources.c.id == mentions.c.source_id)
+            .where(
+                mentions.c.workspace_id == ws.id,
+                mentions.c.occurred_at > since,
+                mentions.c.occurred_at <= until,
+                mentions.c.duplicate_of.is_(None),
+            )
+            .order_by(mentions.c.occurred_at.desc(), mentions.c.id.desc())
+            .limit(max_scan)
+        )
+        scanned = 0
+        matched = 0
+        shown: list[int] = []
+        last_at: datetime | None = None
+        for row in conn.execute(stmt):
+            scanned += 1
+            last_at = row.occurred_at
+            item = MatchInput(
+                text=row.text,
+                title=row.title or "",
+                url=row.url or "",
+                site=row.site or "",
+                author_handle=row.author_handle or "",
+                author_name=row.author_name or "",
+                lang=row.lang or "",
+                source=row.kind,
+                country=row.country or "",
+            )
+            if lang_allows(allowed, item.lang) and parsed.matches(prepare(item)):
+                matched += 1
+                if len(shown) < limit:
+                    shown.append(int(row.id))
+        found = mlq.by_ids(conn, ws.id, shown)
+    complete = scanned < max_scan
+    if complete:
+        start = max(since, _aware(oldest)) if oldest is not None else since
+        period = max((until - start) / timedelta(days=1), 1.0)
+    else:
+        assert last_at is not None
+        start = since = _aware(last_at)
+        period = max((until - start) / timedelta(days=1), 1 / 24)
+    return QueryPreview(
+        mentions=[found[i] for i in shown if i in found],
+        matched=matched,
+        scanned=scanned,
+        since=since,
+        until=until,
+        per_day=matched / period,
+        complete=complete,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    """Aggregates (min, max) bypass the column type: SQLite gives naive UTC (or text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

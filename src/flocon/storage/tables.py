@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.sql.expression import false
+from sqlalchemy.sql.expression import true as sqltrue
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -183,6 +184,18 @@ mentions = Table(
     Index("ix_mentions_parent_external", "source_id", "parent_external_id"),
     Index("ix_mentions_source_collected", "source_id", "collected_at"),
     Index("ix_mentions_workspace_analyzed", "workspace_id", "analyzed_at"),
+    # Covers the dashboard's top sources, sites and authors over a time range.
+    Index(
+        "ix_mentions_dashboard",
+        "workspace_id",
+        "occurred_at",
+        "duplicate_of",
+        "sentiment",
+        "lang",
+        "source_id",
+        "site",
+        "author_id",
+    ),
 )
 
 #: A person's verdict on a mention's sentiment; retraining reads them (one per mention).
@@ -367,4 +380,143 @@ signal_state = Table(
     Column("watch_id", Integer, ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True),
     Column("evaluated_at", UTCDateTime, nullable=False),
     Column("state", Text, nullable=False),
+)
+
+# --- Accounts (the web app) -------------------------------------------------------------------
+
+#: People who sign in to the web app. ``email`` is stored lower-cased; ``password_hash`` is an
+#: argon2id hash; ``locale`` and ``timezone`` override what the browser says.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("locale", String(10), nullable=True),
+    Column("timezone", String(60), nullable=True),
+    Column("is_active", Boolean, nullable=False, server_default=sqltrue()),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime, nullable=True),
+)
+
+#: A user's role in a workspace: owner, admin, manager, agent or viewer.
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "workspace_id",
+        Integer,
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Signed-in browser sessions. Only the SHA-256 of the cookie's token is stored, so a copy of
+#: the database does not open sessions; ``csrf_token`` is the session's form token.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(300), nullable=True),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+#: Scoped, revocable API tokens of a workspace (``scopes``: "read" or "read write"). Only the
+#: SHA-256 of the secret is stored; ``prefix`` (its first characters) identifies it in lists.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(20), nullable=False),
+    Column("scopes", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+#: One-use password-reset links (SHA-256 of the token), valid for an hour.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+#: Failed sign-ins, by e-mail and by client address, for the login rate limit (shared by every
+#: web process, so it holds with ``flocon web`` on several processes).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(400), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_key", "key", "at"),
+)
+
+#: Who did what and when, in a workspace (``workspace_id`` NULL: about the install, such as a
+#: user created on the command line). ``details`` is JSON and never holds a secret.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=True
+    ),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("actor", String(320), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("object_type", String(50), nullable=True),
+    Column("object_id", String(300), nullable=True),
+    Column("details", Text, nullable=False, server_default="{}"),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_audit_log_workspace", "workspace_id", "id"),
+)
+
+#: Tags a team puts on mentions (bulk actions of the mentions page).
+mention_tags = Table(
+    "mention_tags",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(100), primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=True),
+    Index("ix_mention_tags_tag", "workspace_id", "tag"),
+)
+
+#: Muted authors and sites: their mentions are still stored but hidden from lists, dashboards
+#: read them apart, and nothing is deleted (``kind``: "author" or "site").
+mutes = Table(
+    "mutes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(10), nullable=False),
+    Column("value", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=True),
+    UniqueConstraint("workspace_id", "kind", "value"),
 )

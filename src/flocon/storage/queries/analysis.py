@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from flocon.storage.queries import rollups
+from flocon.storage.queries.mentions import one_of
 from flocon.storage.tables import mention_watches, mentions, sentiment_corrections
 
 
@@ -101,7 +102,36 @@ def store_results(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         )
     )
     conn.execute(stmt, list(rows))
+    _keep_corrections(conn, rows)
     rollups.apply_mentions(conn, ids, +1)
+
+
+def _keep_corrections(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """A person's correction outlives re-analysis: the mention keeps the corrected label and
+    the correction's ``previous`` becomes what the model says now."""
+    model = {int(r["mid"]): r["new_sentiment"] for r in rows}
+    ids = sorted(model)
+    corrected: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        stmt = select(sentiment_corrections.c.mention_id, sentiment_corrections.c.label).where(
+            one_of(conn, sentiment_corrections.c.mention_id, chunk)
+        )
+        corrected.update((int(m), str(label)) for m, label in conn.execute(stmt))
+    if not corrected:
+        return
+    conn.execute(
+        update(sentiment_corrections)
+        .where(sentiment_corrections.c.mention_id == bindparam("b_mid"))
+        .values(previous=bindparam("b_previous")),
+        [{"b_mid": m, "b_previous": model[m]} for m in sorted(corrected)],
+    )
+    conn.execute(
+        update(mentions)
+        .where(mentions.c.id == bindparam("b_mid"))
+        .values(sentiment=bindparam("b_label")),
+        [{"b_mid": m, "b_label": label} for m, label in sorted(corrected.items())],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,29 +154,78 @@ def correct(
     now: datetime,
 ) -> str | None:
     """Store a person's label for a mention (replacing an earlier one); returns the model's label."""
-    row = conn.execute(
-        select(mentions.c.sentiment).where(
-            mentions.c.id == mention_id, mentions.c.workspace_id == workspace_id
-        )
-    ).first()
-    if row is None:
+    done = correct_many(conn, workspace_id, [mention_id], label=label, by=by, now=now)
+    if mention_id not in done:
         from flocon.errors import NotFound
 
         raise NotFound(f"mention {mention_id} does not exist in this workspace")
-    previous: str | None = row.sentiment
-    conn.execute(
-        delete(sentiment_corrections).where(sentiment_corrections.c.mention_id == mention_id)
-    )
-    conn.execute(
-        insert(sentiment_corrections).values(
-            workspace_id=workspace_id,
-            mention_id=mention_id,
-            label=label,
-            previous=previous,
-            corrected_by=by,
-            corrected_at=now,
+    return done[mention_id]
+
+
+def correct_many(
+    conn: Connection,
+    workspace_id: int,
+    mention_ids: Sequence[int],
+    *,
+    label: str,
+    by: str | None,
+    now: datetime,
+) -> dict[int, str | None]:
+    """Store a person's label for mentions of the workspace (others are ignored); returns
+    mention id → the model's label.
+
+    The correction row keeps the model's label (``previous``), who and when (one row per
+    mention: a new correction replaces the earlier one, whose ``previous`` it keeps). The
+    mention's ``sentiment`` takes the corrected label and the rollups follow, in the
+    caller's transaction.
+    """
+    ids = sorted(set(mention_ids))
+    current: dict[int, str | None] = {}
+    model: dict[int, str | None] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        stmt = select(mentions.c.id, mentions.c.sentiment).where(
+            mentions.c.workspace_id == workspace_id, one_of(conn, mentions.c.id, chunk)
         )
+        current.update((int(i), s) for i, s in conn.execute(stmt))
+        earlier = select(
+            sentiment_corrections.c.mention_id, sentiment_corrections.c.previous
+        ).where(one_of(conn, sentiment_corrections.c.mention_id, chunk))
+        model.update((int(i), p) for i, p in conn.execute(earlier))
+    found = sorted(current)
+    if not found:
+        return {}
+    previous = {i: model[i] if i in model else current[i] for i in found}
+    changed = [i for i in found if current[i] != label]
+    for start in range(0, len(found), 500):
+        chunk = found[start : start + 500]
+        conn.execute(
+            delete(sentiment_corrections).where(
+                one_of(conn, sentiment_corrections.c.mention_id, chunk)
+            )
+        )
+    conn.execute(
+        insert(sentiment_corrections),
+        [
+            {
+                "workspace_id": workspace_id,
+                "mention_id": i,
+                "label": label,
+                "previous": previous[i],
+                "corrected_by": by,
+                "corrected_at": now,
+            }
+            for i in found
+        ],
     )
+    if changed:
+        rollups.apply_mentions(conn, changed, -1)
+        for start in range(0, len(changed), 500):
+            chunk = changed[start : start + 500]
+            conn.execute(
+                update(mentions).where(one_of(conn, mentions.c.id, chunk)).values(sentiment=label)
+            )
+        rollups.apply_mentions(conn, changed, +1)
     return previous
 
 

@@ -16,21 +16,16 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     select,
-    text,
     update,
 )
 from sqlalchemy.types import ARRAY
 
-from flocon.domain.models import Mention
 from flocon.storage.tables import (
     authors,
     mention_bands,
-    mention_watches,
     mentions,
     sources,
-    watches,
 )
 
 CHUNK = 500
@@ -44,7 +39,7 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) 
     return column.in_(values)
 
 
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -67,7 +62,7 @@ def source_id(conn: Connection, workspace_id: int, kind: str, name: str) -> int:
 
 def existing_external_ids(conn: Connection, source: int, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         stmt = select(mentions.c.external_id).where(
             mentions.c.source_id == source, one_of(conn, mentions.c.external_id, chunk)
         )
@@ -78,7 +73,7 @@ def existing_external_ids(conn: Connection, source: int, ids: Sequence[str]) -> 
 def originals_by_url(conn: Connection, workspace_id: int, urls: Sequence[str]) -> dict[str, int]:
     """Canonical URL → id of the first stored mention with it (not itself a duplicate)."""
     found: dict[str, int] = {}
-    for chunk in _chunks(list(urls)):
+    for chunk in chunks(list(urls)):
         stmt = (
             select(mentions.c.canonical_url, func.min(mentions.c.id))
             .where(
@@ -97,7 +92,7 @@ def band_candidates(
 ) -> dict[int, list[int]]:
     """Band key → ids of stored original mentions sharing it."""
     found: dict[int, list[int]] = {}
-    for chunk in _chunks(sorted(set(keys)), 4000):
+    for chunk in chunks(sorted(set(keys)), 4000):
         stmt = select(mention_bands.c.key, mention_bands.c.mention_id).where(
             mention_bands.c.workspace_id == workspace_id, one_of(conn, mention_bands.c.key, chunk)
         )
@@ -108,7 +103,7 @@ def band_candidates(
 
 def signatures(conn: Connection, ids: Iterable[int]) -> dict[int, bytes]:
     result: dict[int, bytes] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         stmt = select(mentions.c.id, mentions.c.signature).where(
             one_of(conn, mentions.c.id, chunk), mentions.c.signature.is_not(None)
         )
@@ -131,7 +126,7 @@ def author_ids(
     now = datetime.now(UTC)
     ids: dict[str, int] = {}
     keys = list(seen)
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         stmt = select(authors.c.key, authors.c.id).where(
             authors.c.workspace_id == workspace_id,
             authors.c.platform == platform,
@@ -213,7 +208,7 @@ def insert_bands(conn: Connection, workspace_id: int, pairs: Iterable[tuple[int,
 
 def ids_by_external_id(conn: Connection, source: int, ext_ids: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for chunk in _chunks(list(ext_ids)):
+    for chunk in chunks(list(ext_ids)):
         stmt = select(mentions.c.external_id, mentions.c.id).where(
             mentions.c.source_id == source, one_of(conn, mentions.c.external_id, chunk)
         )
@@ -224,7 +219,7 @@ def ids_by_external_id(conn: Connection, source: int, ext_ids: Sequence[str]) ->
 def adopt_children(conn: Connection, source: int, parents: Mapping[str, int]) -> None:
     """Set ``parent_id`` of stored replies whose parent (external id → id) just arrived."""
     ext_ids = list(parents)
-    for chunk in _chunks(ext_ids):
+    for chunk in chunks(ext_ids):
         stmt = select(mentions.c.id, mentions.c.parent_external_id).where(
             mentions.c.source_id == source,
             one_of(conn, mentions.c.parent_external_id, chunk),
@@ -296,122 +291,6 @@ def iter_for_matching(conn: Connection, workspace_id: int, batch: int = 2000) ->
                 country=r[9] or "",
             )
         last = rows[-1][0]
-
-
-@dataclass(frozen=True, slots=True)
-class MentionFilter:
-    workspace_id: int
-    watch_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    search: str | None = None
-    lang: str | None = None
-    include_unmatched: bool = False
-    include_duplicates: bool = True
-    limit: int = 50
-    sentiment: str | None = None
-    needs_answer: bool | None = None
-
-
-def _search_condition(conn: Connection, folded_terms: Sequence[str]) -> Any:
-    if conn.dialect.name == "sqlite":
-        fts_query = " ".join('"' + t.replace('"', '""') + '"' for t in folded_terms)
-        return mentions.c.id.in_(
-            select(literal_column("rowid"))
-            .select_from(text("mention_fts"))
-            .where(text("mention_fts MATCH :fts_query").bindparams(fts_query=fts_query))
-        )
-    plain = " ".join(folded_terms)
-    # Stemmed in French and in English, and unstemmed, so either language's forms match.
-    tsq = text(
-        "(plainto_tsquery('french', :ts_q) || plainto_tsquery('english', :ts_q) "
-        "|| plainto_tsquery('simple', :ts_q))"
-    ).bindparams(ts_q=plain)
-    return literal_column("mentions.search_vector").op("@@")(tsq)
-
-
-def list_mentions(
-    conn: Connection, flt: MentionFilter, folded_terms: Sequence[str]
-) -> list[Mention]:
-    src = sources
-    stmt = (
-        select(mentions, src.c.kind.label("source_kind"), src.c.name.label("source_name"))
-        .join(src, src.c.id == mentions.c.source_id)
-        .where(mentions.c.workspace_id == flt.workspace_id)
-    )
-    if flt.watch_id is not None:
-        stmt = stmt.where(
-            mentions.c.id.in_(
-                select(mention_watches.c.mention_id).where(
-                    mention_watches.c.watch_id == flt.watch_id
-                )
-            )
-        )
-    elif not flt.include_unmatched:
-        stmt = stmt.where(
-            select(mention_watches.c.mention_id)
-            .where(mention_watches.c.mention_id == mentions.c.id)
-            .exists()
-        )
-    if flt.since is not None:
-        stmt = stmt.where(mentions.c.occurred_at >= flt.since)
-    if flt.until is not None:
-        stmt = stmt.where(mentions.c.occurred_at < flt.until)
-    if flt.lang:
-        stmt = stmt.where(mentions.c.lang == flt.lang)
-    if not flt.include_duplicates:
-        stmt = stmt.where(mentions.c.duplicate_of.is_(None))
-    if flt.sentiment:
-        stmt = stmt.where(mentions.c.sentiment == flt.sentiment)
-    if flt.needs_answer is not None:
-        stmt = stmt.where(mentions.c.needs_answer.is_(flt.needs_answer))
-    if folded_terms:
-        stmt = stmt.where(_search_condition(conn, folded_terms))
-    stmt = stmt.order_by(mentions.c.occurred_at.desc(), mentions.c.id.desc()).limit(flt.limit)
-    rows = conn.execute(stmt).all()
-    names = _watch_names(conn, [r.id for r in rows])
-    return [
-        Mention(
-            id=r.id,
-            source_kind=r.source_kind,
-            source_name=r.source_name,
-            external_id=r.external_id,
-            text=r.text,
-            title=r.title,
-            url=r.url,
-            site=r.site,
-            author_handle=r.author_handle,
-            author_name=r.author_name,
-            published_at=r.published_at,
-            collected_at=r.collected_at,
-            lang=r.lang,
-            country=r.country,
-            parent_id=r.parent_id,
-            likes=r.likes,
-            shares=r.shares,
-            replies=r.replies,
-            duplicate_of=r.duplicate_of,
-            watches=tuple(names.get(r.id, ())),
-            sentiment=r.sentiment,
-            sentiment_score=r.sentiment_score,
-            needs_answer=r.needs_answer,
-        )
-        for r in rows
-    ]
-
-
-def _watch_names(conn: Connection, mention_ids: Sequence[int]) -> dict[int, list[str]]:
-    names: dict[int, list[str]] = {}
-    for chunk in _chunks(list(mention_ids)):
-        stmt = (
-            select(mention_watches.c.mention_id, watches.c.name)
-            .join(watches, watches.c.id == mention_watches.c.watch_id)
-            .where(one_of(conn, mention_watches.c.mention_id, chunk))
-            .order_by(watches.c.name)
-        )
-        for mid, name in conn.execute(stmt):
-            names.setdefault(mid, []).append(name)
-    return names
 
 
 def count(conn: Connection, workspace_id: int) -> int:

@@ -1,0 +1,153 @@
+"""Who is asking, and may they? The signed-in user of a request, the workspace it works in,
+and role checks, as FastAPI dependencies shared by pages and the REST API.
+
+Pages are signed in with the ``flocon_session`` cookie; the API also accepts
+``Authorization: Bearer <token>`` (a workspace's API token). A workspace the user is not a
+member of answers 404, exactly as one that does not exist, so its name does not leak; a role
+too low answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from flocon.errors import FloconError, NotFound
+from flocon.services import accounts
+from flocon.settings import Settings
+
+SESSION_COOKIE = "flocon_session"
+
+
+class LoginRequired(FloconError):
+    """No valid session or token: pages redirect to the login page, the API answers 401."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user of a request."""
+
+    user: accounts.User
+    csrf_token: str
+    memberships: tuple[accounts.Membership, ...]
+    token: accounts.TokenAuth | None = None
+
+    def role_in(self, workspace: str) -> str | None:
+        for m in self.memberships:
+            if m.workspace == workspace:
+                return m.role
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """A request inside one workspace, with the viewer's role there."""
+
+    viewer: Viewer
+    workspace: str
+    workspace_id: int
+    role: str
+    engine: Engine
+    settings: Settings
+
+    @property
+    def actor(self) -> str:
+        return self.viewer.user.email
+
+    def can(self, needed: str) -> bool:
+        return accounts.role_at_least(self.role, needed)
+
+    def require(self, needed: str) -> None:
+        if not self.can(needed):
+            raise accounts.PermissionDenied(
+                f"this needs the {needed} role or above; yours is {self.role}"
+            )
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def optional_viewer(request: Request) -> Viewer | None:
+    """The viewer, or None when nobody is signed in (cached on the request)."""
+    if hasattr(request.state, "viewer"):
+        cached: Viewer | None = request.state.viewer
+        return cached
+    engine = engine_of(request)
+    viewer: Viewer | None = None
+    secret = _bearer(request)
+    if secret is not None:
+        auth = accounts.authenticate_token(engine, secret)
+        if auth is None:
+            raise LoginRequired("this API token is unknown, revoked or expired")
+        membership = accounts.Membership(
+            workspace_id=auth.workspace_id, workspace=auth.workspace, role=auth.role
+        )
+        viewer = Viewer(user=auth.user, csrf_token="", memberships=(membership,), token=auth)
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            info = accounts.session_info(engine, token)
+            if info is not None:
+                viewer = Viewer(
+                    user=info.user,
+                    csrf_token=info.csrf_token,
+                    memberships=tuple(accounts.memberships(engine, info.user.id)),
+                )
+    request.state.viewer = viewer
+    return viewer
+
+
+def current_viewer(request: Request) -> Viewer:
+    viewer = optional_viewer(request)
+    if viewer is None:
+        raise LoginRequired("sign in first")
+    return viewer
+
+
+def in_workspace(needed: str = "viewer") -> Callable[[Request, str], Ctx]:
+    """A dependency giving the :class:`Ctx` of the ``{ws}`` path parameter, at least ``needed``."""
+
+    def dependency(request: Request, ws: str) -> Ctx:
+        viewer = current_viewer(request)
+        for m in viewer.memberships:
+            if m.workspace == ws:
+                ctx = Ctx(
+                    viewer=viewer,
+                    workspace=m.workspace,
+                    workspace_id=m.workspace_id,
+                    role=m.role,
+                    engine=engine_of(request),
+                    settings=settings_of(request),
+                )
+                ctx.require(needed)
+                request.state.ctx = ctx
+                return ctx
+        raise NotFound(f"no workspace named {ws!r}")
+
+    return dependency
+
+
+#: The dependencies most routes use.
+as_viewer = in_workspace("viewer")
+as_agent = in_workspace("agent")
+as_manager = in_workspace("manager")
+as_admin = in_workspace("admin")
+as_owner = in_workspace("owner")

@@ -1,0 +1,26 @@
+"""The pages, one router per area. Every router refuses unsafe requests without their CSRF
+token (``security.csrf_protect``)."""
+
+from fastapi import APIRouter
+
+from flocon.web.ui import (
+    alerts,
+    auth,
+    authors,
+    dashboard,
+    mentions,
+    settings,
+    sources,
+    watches,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    dashboard.router,
+    mentions.router,
+    watches.router,
+    sources.router,
+    alerts.router,
+    authors.router,
+    settings.router,
+)
