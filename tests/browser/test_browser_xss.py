@@ -140,7 +140,7 @@ def test_the_checks_see_a_payload_that_got_through(
 ) -> None:
     """The harness itself: markup that escaped the templates is found and runs here."""
     page = owner_page_without_csp
-    page.goto("/w/default/dashboard")
+    page.goto("/password/forgot")
     page.evaluate(
         "html => document.querySelector('main').insertAdjacentHTML('beforeend', html)", PLANTED
     )
@@ -153,7 +153,7 @@ def test_the_checks_see_a_payload_that_got_through(
 
 def test_the_csp_stops_and_reports_a_payload_that_got_through(owner_page: Page, probe: Any) -> None:
     """The second line of defence: with the policy on, the same markup is blocked and reported."""
-    owner_page.goto("/w/default/dashboard")
+    owner_page.goto("/password/forgot")
     owner_page.evaluate(
         "html => document.querySelector('main').insertAdjacentHTML('beforeend', html)", PLANTED
     )

@@ -243,6 +243,9 @@ def test_another_workspaces_watch_is_not_found(
     assert client.post(f"{base}/backfill", headers=manager).status_code == 404
     assert client.get(f"{API}/other/watches", headers=manager).status_code == 404
     assert client.get(f"{API}/other/watches/Secret", headers=manager).status_code == 404
+    for part in ("validate", "preview"):
+        response = client.post(f"{API}/other/watches/{part}", json={"query": "x"}, headers=manager)
+        assert response.status_code == 404, part
     assert watches_svc.get_watch(engine, "other", "Secret")[0].query == "secret"
 
 
@@ -427,8 +430,10 @@ def test_another_workspaces_source_is_not_found(
         client.post(f"{base}/test", headers=manager),
         client.get(f"{base}/activity", headers=manager),
         client.get(f"{API}/other/sources/{theirs}", headers=manager),
+        client.get(f"{API}/other/sources", headers=manager),
+        client.get(f"{API}/other/source-kinds", headers=manager),
     ]
-    assert [c.status_code for c in calls] == [404] * 8
+    assert [c.status_code for c in calls] == [404] * 10
     assert all(SECRET not in c.text for c in calls)
     source = sources_svc.get_source(engine, "other", str(theirs))
     assert (source.name, source.paused) == ("https://a.example/f", False)

@@ -9,9 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
@@ -29,6 +31,9 @@ from flocon.storage.queries import sources as sq
 from flocon.storage.queries import workspaces as wsq
 from flocon.storage.tables import mentions
 from flocon.web import create_app
+from flocon.web.api import schemas_sources
+from flocon.web.i18n import translations
+from flocon.web.ui import sources as ui_sources
 
 SECRET = "s3cr3t-VALUE-never-shown"
 FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -224,6 +229,8 @@ def test_another_workspaces_source_is_not_found(
         response = client.post(base + path, data={"name": "mine", "csrf_token": csrf})
         assert response.status_code == 404, path
     assert client.get(f"/w/other/sources/{theirs}").status_code == 404
+    assert client.get("/w/other/sources").status_code == 404
+    assert client.get("/w/other/sources/new?kind=feed").status_code == 404
     source = svc.get_source(engine, "other", str(theirs))
     assert (source.name, source.paused) == ("r/france", False)
 
@@ -599,3 +606,34 @@ def test_activity_of_another_workspaces_source_counts_nothing(
     activity = svc.source_activity(engine, "default", [source])[theirs]
     assert sum(b.items for b in activity.hours) == 0
     assert activity.newest_item_at is None
+
+
+def test_every_message_of_the_sources_pages_is_translated() -> None:
+    files = [
+        Path(ui_sources.__file__),
+        Path(schemas_sources.__file__),
+        *sorted((Path(ui_sources.__file__).parents[1] / "templates").glob("sources/*.html")),
+    ]
+    french = getattr(translations("fr"), "_catalog", {})
+    missing: list[str] = []
+    for file in files:
+        method = "python" if file.suffix == ".py" else "jinja2"
+        options = {"extensions": "jinja2.ext.i18n"} if method == "jinja2" else {}
+        for _line, message, _comments, _context in extract_from_file(
+            method, str(file), keywords=DEFAULT_KEYWORDS, options=options
+        ):
+            key = (message[0], 0) if isinstance(message, tuple) else message
+            if key not in french:
+                missing.append(f"{file.name}: {message}")
+    assert missing == []
+
+
+def test_the_sources_page_is_in_french(
+    owner_client: tuple[TestClient, Any, str], engine: Engine, settings: Settings
+) -> None:
+    client, _member, _csrf = owner_client
+    add_feed(engine, settings, name="Feed")
+    html = client.get("/w/default/sources", headers={"Accept-Language": "fr"}).text
+    assert "Ajouter une source" in html
+    assert "Éléments en 24 h" in html
+    assert '<span class="badge state-new">nouvelle</span>' in html

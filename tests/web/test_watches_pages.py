@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
@@ -23,6 +25,8 @@ from flocon.services.ingest import Ingestor
 from flocon.storage.engine import read, write
 from flocon.storage.queries import workspaces as wsq
 from flocon.storage.tables import mentions
+from flocon.web.i18n import translations
+from flocon.web.ui import watches as ui_watches
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -168,7 +172,13 @@ def test_another_workspaces_watch_is_not_found(
     assert client.post(f"{base}/backfill", data={"csrf_token": csrf}).status_code == 404
     # Nor through the other workspace's address, which this member does not belong to.
     assert client.get("/w/other/watches").status_code == 404
+    assert client.get("/w/other/watches/new").status_code == 404
     assert client.get("/w/other/watches/Secret/edit").status_code == 404
+    for part in ("validate", "preview"):
+        response = client.post(
+            f"/w/other/watches/{part}", data={"query": "secret"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert response.status_code == 404, part
     assert svc.get_watch(engine, "other", "Secret")[0].query == "secret"
 
 
@@ -402,7 +412,7 @@ def test_the_preview_counts_the_matches_and_the_daily_volume(
     )
     assert response.status_code == 200
     # 4 matches over 30 days.
-    assert "4 stored mentions match from" in response.text
+    assert "4 stored mentions match." in response.text
     assert "about 0.1 a day" in response.text
     assert response.text.count('<article class="mention">') == 4
     assert "acme too old" not in response.text
@@ -494,3 +504,27 @@ def test_the_editor_is_in_french(owner_client: tuple[TestClient, Any, str], engi
     html = client.get("/w/default/watches/Acme/edit", headers={"Accept-Language": "fr"}).text
     assert "Aperçu" in html
     assert "Requête" in html
+
+
+def test_every_message_of_the_watches_pages_is_translated() -> None:
+    missing = untranslated([Path(ui_watches.__file__), *sorted(TEMPLATES.glob("watches/*.html"))])
+    assert missing == []
+
+
+TEMPLATES = Path(ui_watches.__file__).parents[1] / "templates"
+
+
+def untranslated(files: list[Path]) -> list[str]:
+    """Messages of ``files`` (Python and Jinja) that the French catalogue lacks."""
+    french = getattr(translations("fr"), "_catalog", {})
+    missing: list[str] = []
+    for file in files:
+        method = "python" if file.suffix == ".py" else "jinja2"
+        options = {"extensions": "jinja2.ext.i18n"} if method == "jinja2" else {}
+        for _line, message, _comments, _context in extract_from_file(
+            method, str(file), keywords=DEFAULT_KEYWORDS, options=options
+        ):
+            key = (message[0], 0) if isinstance(message, tuple) else message
+            if key not in french:
+                missing.append(f"{file.name}: {message}")
+    return missing

@@ -29,12 +29,14 @@ from flocon.storage.queries import workspaces as wsq
 if TYPE_CHECKING:
     from flocon.analysis.analyzer import Analyzer
     from flocon.domain.models import Workspace
+    from flocon.storage.queries.analysis import MentionCorrection
 
 __all__ = [
     "ReanalyzeReport",
     "analyzer_for",
     "correct_many",
     "correct_sentiment",
+    "correction_of",
     "profile_of",
     "reanalyze",
     "set_profile",
@@ -227,3 +229,12 @@ def correct_many(engine: Engine, workspace: str, ids: Iterable[int], label: str,
                 now=now,
             )
         return len(done)
+
+
+def correction_of(engine: Engine, workspace: str, mention_id: int) -> MentionCorrection | None:
+    """Who corrected a mention's sentiment, when, to what, and what the model had said; None
+    when nobody did. A later correction replaces the earlier one (each stays in the audit
+    log as ``mention.correct``)."""
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, workspace)
+        return aq.correction_of(conn, ws.id, mention_id)

@@ -205,9 +205,10 @@ _HOUR = timedelta(hours=1)
 class HourBucket:
     """One hour of a source's recent activity.
 
-    ``state``: ``before`` (the source did not exist yet), ``down`` (the source was failing
-    then), ``error`` (a fetch failed in that hour: the source's last error), ``items``
-    (items were collected) or ``empty`` (fetched fine, or not due, and nothing came).
+    ``state``: ``before`` (the source did not exist yet), ``items`` (items were collected),
+    or, for an hour without items: ``down`` (the source was failing then), ``error`` (the
+    source's last failed fetch was then) or ``empty`` (fetched fine, or not due, and
+    nothing came).
     ``level`` is 0 to 4, the hour's items relative to the busiest hour of the strip.
     """
 
@@ -328,12 +329,14 @@ def _strip(
         n = counts.get(h, 0)
         if h < created:
             state = "before"
+        elif n:
+            state = "items"
         elif h in down:
             state = "down"
         elif h == error_hour:
             state = "error"
         else:
-            state = "items" if n else "empty"
+            state = "empty"
         level = 0 if not n else max(1, min(4, -(-4 * n // busiest)))
         hours.append(HourBucket(datetime.fromtimestamp(h * 3600, UTC), n, state, level))
     return SourceActivity(

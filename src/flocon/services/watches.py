@@ -186,8 +186,9 @@ class QueryPreview:
     ``mentions``: the newest matches (originals, not duplicates), newest first.
     ``matched``: the original mentions it matches from ``since`` to ``until``;
     ``per_day``: ``matched`` spread over that period (at least one day when every stored
-    mention of the period was scanned). ``complete`` is False when the scan stopped at its
-    cap: ``since`` is then the time of the oldest mention scanned.
+    mention of the period was scanned). ``since`` is the start of the window, or of the
+    stored data when it is younger; ``complete`` is False when the scan stopped at its cap:
+    ``since`` is then the time of the oldest mention scanned.
     """
 
     mentions: list[Mention]
@@ -278,12 +279,13 @@ def preview_query(
         found = mlq.by_ids(conn, ws.id, shown)
     complete = scanned < max_scan
     if complete:
-        start = max(since, _aware(oldest)) if oldest is not None else since
-        period = max((until - start) / timedelta(days=1), 1.0)
+        # A workspace younger than the window: the estimate covers the data there is.
+        since = max(since, _aware(oldest)) if oldest is not None else since
+        period = max((until - since) / timedelta(days=1), 1.0)
     else:
         assert last_at is not None
-        start = since = _aware(last_at)
-        period = max((until - start) / timedelta(days=1), 1 / 24)
+        since = _aware(last_at)
+        period = max((until - since) / timedelta(days=1), 1 / 24)
     return QueryPreview(
         mentions=[found[i] for i in shown if i in found],
         matched=matched,

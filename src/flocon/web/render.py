@@ -76,11 +76,12 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
 
-    def gettext(message: str, **values: Any) -> str:
-        return i18n._(message, **values)
+    # Jinja's new-style gettext formats the placeholders itself (escaping the values).
+    def gettext(message: str) -> str:
+        return i18n.current().translations.gettext(message)
 
-    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
-        return i18n.ngettext(singular, plural, n, **values)
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return i18n.current().translations.ngettext(singular, plural, n)
 
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["dt"] = i18n.fmt_datetime

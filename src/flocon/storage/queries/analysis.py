@@ -254,3 +254,39 @@ def corrections(conn: Connection, workspace_id: int) -> list[Correction]:
         )
         for r in conn.execute(stmt)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class MentionCorrection:
+    """A person's correction of one mention's sentiment: the label, what the model had said
+    (``previous``), who and when."""
+
+    mention_id: int
+    label: str
+    previous: str | None
+    corrected_by: str | None
+    corrected_at: datetime
+
+
+def correction_of(conn: Connection, workspace_id: int, mention_id: int) -> MentionCorrection | None:
+    """The correction of a mention of the workspace, or None when it was never corrected."""
+    row = conn.execute(
+        select(
+            sentiment_corrections.c.label,
+            sentiment_corrections.c.previous,
+            sentiment_corrections.c.corrected_by,
+            sentiment_corrections.c.corrected_at,
+        ).where(
+            sentiment_corrections.c.workspace_id == workspace_id,
+            sentiment_corrections.c.mention_id == mention_id,
+        )
+    ).first()
+    if row is None:
+        return None
+    return MentionCorrection(
+        mention_id=mention_id,
+        label=row.label,
+        previous=row.previous,
+        corrected_by=row.corrected_by,
+        corrected_at=row.corrected_at,
+    )

@@ -25,7 +25,7 @@ from flocon.domain.models import Source
 from flocon.errors import FloconError
 from flocon.services import sources as svc
 from flocon.web import i18n
-from flocon.web.api.schemas_sources import KIND_FORMS, N_, KindForm, health_of, kind_form
+from flocon.web.api.schemas_sources import N_, KindForm, health_of, kind_form
 from flocon.web.api.schemas_watches import audit
 from flocon.web.api.sources import check_name, find_source, health, run_test, stored_keys
 from flocon.web.deps import Ctx, as_manager, as_viewer
@@ -100,6 +100,11 @@ def _lines(text: str, *, what: str) -> dict[str, str]:
     return svc.parse_pairs(pairs, what=what)
 
 
+def _form_of(kind: str) -> KindForm:
+    """The form of a stored source's kind (a plugin that is gone gets a bare one)."""
+    return kind_form(kind, getattr(all_connectors().get(kind), "summary", ""))
+
+
 def _options_text(options: dict[str, str], form: KindForm) -> str:
     """Stored options the kind's form has no field for, as ``key=value`` lines."""
     known = {f.key for f in form.options}
@@ -108,30 +113,41 @@ def _options_text(options: dict[str, str], form: KindForm) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    """What a source form sent: options and credentials to store, and the fields to show
-    back if it is refused (never the credentials)."""
+    """What a source form sent: the options and credentials to store."""
 
     name: str
     target: str
     every: str
     options: dict[str, str]
     credentials: dict[str, str]
-    values: dict[str, str]
+
+
+def _shown(form: FormData, kind_form_: KindForm) -> dict[str, str]:
+    """The fields to show back when a form is refused: never the credentials."""
+
+    def raw(name: str) -> str:
+        value = form.get(name)
+        return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+    values = {f"opt_{f.key}": raw(f"opt_{f.key}").strip() for f in kind_form_.options}
+    values.update(
+        name=raw("name").strip(),
+        target=raw("target").strip(),
+        every=raw("every").strip(),
+        other_options=raw("other_options"),
+    )
+    return values
 
 
 def _read_form(form: FormData, kind_form_: KindForm, *, stored: Source | None) -> Submitted:
     """The source form: known option fields, other options as lines, and credentials
     (a blank field keeps the stored value; a ticked "remove" deletes it)."""
     options: dict[str, str] = {}
-    values: dict[str, str] = {}
     for f in kind_form_.options:
         value = _field(form, f"opt_{f.key}").strip()
-        values[f"opt_{f.key}"] = value
         if value or stored is not None:
             options[f.key] = value  # "" removes a stored option
-    other = _field(form, "other_options")
-    values["other_options"] = other
-    extra = _lines(other, what="option")
+    extra = _lines(_field(form, "other_options"), what="option")
     options.update(extra)
     if stored is not None:
         known = {f.key for f in kind_form_.options}
@@ -150,8 +166,7 @@ def _read_form(form: FormData, kind_form_: KindForm, *, stored: Source | None) -
     name = _field(form, "name").strip()
     target = _field(form, "target").strip()
     every = _field(form, "every").strip() or "15m"
-    values.update(name=name, target=target, every=every)
-    return Submitted(name, target, every, options, credentials, values)
+    return Submitted(name, target, every, options, credentials)
 
 
 def _form_page(
@@ -256,10 +271,9 @@ def create(request: Request, ctx: Manager, form: Form) -> Response:
     if kind not in connectors:
         raise FloconError(_("Unknown kind of source: %(kind)s", kind=kind))
     kform = kind_form(kind, connectors[kind].summary)
-    values = {"kind": kind}
+    values = _shown(form, kform) | {"kind": kind}
     try:
         sent = _read_form(form, kform, stored=None)
-        values.update(sent.values)
         check_name(sent.name or None)
         source = svc.add_source(
             ctx.engine,
@@ -310,7 +324,7 @@ def _detail(
 ) -> HTMLResponse:
     h = health(ctx, source_id)
     s = h.source
-    form = kind_form(s.kind, getattr(all_connectors().get(s.kind), "summary", ""))
+    form = _form_of(s.kind)
     if values is None:
         values = {f"opt_{f.key}": s.options.get(f.key, "") for f in form.options}
         values.update(
@@ -335,7 +349,6 @@ def _detail(
         activity=activity,
         stale=_stale(s, datetime.now(UTC)),
         every_text=every_text,
-        known_kind=s.kind in KIND_FORMS,
         done=request.query_params.get("done"),
     )
 
@@ -348,11 +361,9 @@ def detail_page(request: Request, ctx: Viewer, source_id: int) -> HTMLResponse:
 @router.post("/sources/{source_id}", include_in_schema=False)
 def save(request: Request, ctx: Manager, source_id: int, form: Form) -> Response:
     current = find_source(ctx, source_id)
-    kform = kind_form(current.kind, getattr(all_connectors().get(current.kind), "summary", ""))
-    values: dict[str, str] = {}
+    kform = _form_of(current.kind)
     try:
         sent = _read_form(form, kform, stored=current)
-        values = sent.values
         check_name(sent.name or None)
         every_s = svc.parse_every(sent.every) if current.every_s is not None else None
         svc.edit_source(
@@ -368,7 +379,12 @@ def save(request: Request, ctx: Manager, source_id: int, form: Form) -> Response
         )
     except FloconError as exc:
         return _detail(
-            request, ctx, source_id, values=values or None, error=str(exc), status_code=400
+            request,
+            ctx,
+            source_id,
+            values=_shown(form, kform),
+            error=str(exc),
+            status_code=400,
         )
     audit(
         ctx,
