@@ -125,6 +125,10 @@ def serve(database_url: str, *, workers: int = 1) -> Iterator[str]:
         str(port),
         "--workers",
         str(workers),
+        # Longer than any pause of the simulated users: otherwise a user may send on a
+        # connection the server is closing, an artefact of keep-alive that browsers retry.
+        "--timeout-keep-alive",
+        "75",
         "--no-access-log",
         "--log-level",
         "warning",
@@ -143,7 +147,9 @@ def serve(database_url: str, *, workers: int = 1) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer within 60 s: see {data / 'server.log'}")
+                raise SystemExit(
+                    f"the server did not answer within 60 s: see {data / 'server.log'}"
+                )
             time.sleep(0.2)
         yield base
     finally:
@@ -162,9 +168,13 @@ def serve(database_url: str, *, workers: int = 1) -> Iterator[str]:
 def sign_in(client: httpx.Client, email: str) -> None:
     """Sign in through the real login form (the session cookie stays in ``client``)."""
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
     if response.status_code != 303:
-        raise SystemExit(f"sign-in failed for {email}: {response.status_code} {response.text[:300]}")
+        raise SystemExit(
+            f"sign-in failed for {email}: {response.status_code} {response.text[:300]}"
+        )
 
 
 def csrf_of(html: str) -> str:

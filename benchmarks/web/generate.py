@@ -94,7 +94,11 @@ WATCHES: tuple[tuple[str, str, str], ...] = (
         'flood* OR inondation* OR "heavy rain" OR alluvione OR überschwemmung*',
     ),
     ("Earthquakes", "Topics", "earthquake* OR quake OR séisme OR tsunami OR terremoto OR sismo"),
-    ("Fires", "Topics", "fire OR fires OR wildfire* OR bushfire* OR incendie* OR explosion OR blast"),
+    (
+        "Fires",
+        "Topics",
+        "fire OR fires OR wildfire* OR bushfire* OR incendie* OR explosion OR blast",
+    ),
     (
         "Service",
         "Topics",
@@ -114,8 +118,24 @@ KINDS: tuple[tuple[str, float, int], ...] = (
     ("hackernews", 0.05, 2),
     ("import", 0.05, 2),
 )
-MASTODON = ("mastodon.social", "mamot.fr", "piaille.fr", "framapiaf.org", "mstdn.io", "fosstodon.org")
-SUBREDDITS = ("apple", "google", "microsoft", "france", "news", "worldnews", "techsupport", "weather")
+MASTODON = (
+    "mastodon.social",
+    "mamot.fr",
+    "piaille.fr",
+    "framapiaf.org",
+    "mstdn.io",
+    "fosstodon.org",
+)
+SUBREDDITS = (
+    "apple",
+    "google",
+    "microsoft",
+    "france",
+    "news",
+    "worldnews",
+    "techsupport",
+    "weather",
+)
 FIRST = (
     "marie", "tom", "lea", "lucas", "emma", "hugo", "chloe", "nathan", "jade", "louis",
     "sarah", "alex", "nina", "paul", "julie", "max", "ines", "leo", "clara", "sam",
@@ -195,7 +215,9 @@ def build_pool(watch_rows: Sequence[Any], datasets: Path) -> tuple[Pool, Pool, s
     analyzer = Analyzer(profile="fast", languages=DEFAULT_LANGUAGES)
     t0 = time.perf_counter()
     detected = analyzer.language.run(texts, [r.lang for r in records])
-    langs = [r.lang or (None if d == UNDETERMINED else d) for r, d in zip(records, detected, strict=True)]
+    langs = [
+        r.lang or (None if d == UNDETERMINED else d) for r, d in zip(records, detected, strict=True)
+    ]
     log(f"  languages: {time.perf_counter() - t0:.1f} s")
     index_of = {int(w.id): i for i, w in enumerate(watch_rows)}
     matcher = WatchMatcher(watch_rows)
@@ -219,7 +241,9 @@ def build_pool(watch_rows: Sequence[Any], datasets: Path) -> tuple[Pool, Pool, s
     found = []
     for start in range(0, len(matched_ix), 1024):
         chunk = matched_ix[start : start + 1024]
-        found.extend(analyzer.analyze([texts[i] for i in chunk], languages=[langs[i] for i in chunk]))
+        found.extend(
+            analyzer.analyze([texts[i] for i in chunk], languages=[langs[i] for i in chunk])
+        )
     log(f"  fast analysis of {len(matched_ix):,} matching texts: {time.perf_counter() - t0:.1f} s")
 
     def pool(ix: list[int], analyses: list[Any] | None) -> Pool:
@@ -254,7 +278,9 @@ def cached_pool(watch_rows: Sequence[Any], datasets: Path) -> tuple[Pool, Pool, 
     stamp = [__version__, *(f"{w.name}|{w.query}" for w in watch_rows)]
     for path in sorted(datasets.rglob("*")):
         if path.is_file():
-            stamp.append(f"{path.relative_to(datasets)}:{path.stat().st_size}:{path.stat().st_mtime_ns}")
+            stamp.append(
+                f"{path.relative_to(datasets)}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+            )
     key = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flocon-bench"
     path = root / f"web-pool-{key}.pickle"
@@ -316,9 +342,7 @@ def _sites() -> list[str]:
     return named + [f"blog{i:03d}.example.net" for i in range(N_SITES - len(named))]
 
 
-def generate(
-    engine: Engine, *, mentions_n: int, days: int, seed: int, datasets: Path
-) -> Summary:
+def generate(engine: Engine, *, mentions_n: int, days: int, seed: int, datasets: Path) -> Summary:
     from flocon.services import watches as watches_svc
     from flocon.storage import migrate
     from flocon.storage.engine import read, write
@@ -442,7 +466,9 @@ def generate(
     dup_of = np.full(n, -1, dtype=np.int64)
     is_dup = (rng.random(n) < DUPLICATE_SHARE) & (parent < 0)
     is_dup[:100] = False
-    dup_of[is_dup] = (np.arange(n) - np.minimum(rng.geometric(1 / 100, size=n), np.arange(n)))[is_dup]
+    dup_of[is_dup] = (np.arange(n) - np.minimum(rng.geometric(1 / 100, size=n), np.arange(n)))[
+        is_dup
+    ]
     dup_of[dup_of == np.arange(n)] = -1
     is_unmatched = (rng.random(n) < UNMATCHED_SHARE) & (dup_of < 0)
     text_of = rng.integers(0, len(matched.texts), size=n)

@@ -91,7 +91,9 @@ def probes(engine: Engine) -> list[Probe]:
         ws = wsq.get_by_name(conn, "default")
         deep = conn.execute(
             select(mentions.c.occurred_at, mentions.c.id)
-            .where(mentions.c.workspace_id == ws.id, mentions.c.occurred_at <= end - timedelta(days=60))
+            .where(
+                mentions.c.workspace_id == ws.id, mentions.c.occurred_at <= end - timedelta(days=60)
+            )
             .order_by(mentions.c.occurred_at.desc(), mentions.c.id.desc())
             .limit(1)
         ).first()
@@ -120,7 +122,12 @@ def probes(engine: Engine) -> list[Probe]:
             (*d30, ("group", "Brands"), ("sentiment", "negative")),
             baseline=False,
         ),
-        Probe("dashboard API, 30 days, watch Apple, en", dash, (*d30, ("watch", "Apple"), ("lang", "en")), baseline=False),
+        Probe(
+            "dashboard API, 30 days, watch Apple, en",
+            dash,
+            (*d30, ("watch", "Apple"), ("lang", "en")),
+            baseline=False,
+        ),
         Probe("mentions API, first page", men),
         Probe(
             "mentions API, filtered (Apple, negative, en)",
@@ -128,19 +135,51 @@ def probes(engine: Engine) -> list[Probe]:
             (("watch", "Apple"), ("sentiment", "negative"), ("lang", "en")),
             baseline=False,
         ),
-        Probe("mentions API, filtered (site, 30 days)", men, (("site", "lemonde.fr"), *d30), baseline=False),
+        Probe(
+            "mentions API, filtered (site, 30 days)",
+            men,
+            (("site", "lemonde.fr"), *d30),
+            baseline=False,
+        ),
         Probe("mentions API, filtered (tag urgent)", men, (("tag", "urgent"),), baseline=False),
-        Probe("mentions API, deep cursor page (60 days back)", men, (("cursor", cursor),), baseline=False),
+        Probe(
+            "mentions API, deep cursor page (60 days back)",
+            men,
+            (("cursor", cursor),),
+            baseline=False,
+        ),
         Probe("mentions API, search 'earthquake'", men, (("search", "earthquake"),)),
-        Probe("mentions API, search 'customer service'", men, (("search", "customer service"),), baseline=False),
+        Probe(
+            "mentions API, search 'customer service'",
+            men,
+            (("search", "customer service"),),
+            baseline=False,
+        ),
         Probe("mentions API, thread (busiest)", f"{men}/{thread_id}/thread", baseline=False),
         Probe("mentions page, first page", "/w/{ws}/mentions", api=False),
-        Probe("mentions page, search 'earthquake'", "/w/{ws}/mentions", (("search", "earthquake"),), api=False),
-        Probe("mention page with its thread (busiest)", f"/w/{{ws}}/mentions/{thread_id}", api=False, baseline=False),
+        Probe(
+            "mentions page, search 'earthquake'",
+            "/w/{ws}/mentions",
+            (("search", "earthquake"),),
+            api=False,
+        ),
+        Probe(
+            "mention page with its thread (busiest)",
+            f"/w/{{ws}}/mentions/{thread_id}",
+            api=False,
+            baseline=False,
+        ),
     ]
 
 
-def timed(client: httpx.Client, url: str, params: tuple[tuple[str, str], ...], headers: dict[str, str], warmup: int, repeat: int) -> tuple[list[float], int, int]:
+def timed(
+    client: httpx.Client,
+    url: str,
+    params: tuple[tuple[str, str], ...],
+    headers: dict[str, str],
+    warmup: int,
+    repeat: int,
+) -> tuple[list[float], int, int]:
     """Latencies in ms, error count, last status."""
     out: list[float] = []
     errors = 0
@@ -230,7 +269,9 @@ def breakdown(engine: Engine, *, repeat: int) -> list[Figure]:
     for days in (7, 30):
         flt = dash.DashboardFilter(since=end - timedelta(days=days), until=end)
         groups = dash.groups(engine, "default")
-        share_flt = dash.DashboardFilter(since=flt.since, until=flt.until, group=groups[0] if groups else None)
+        share_flt = dash.DashboardFilter(
+            since=flt.since, until=flt.until, group=groups[0] if groups else None
+        )
         calls: list[tuple[str, Callable[[], object]]] = [
             ("filter_options", lambda: dash.filter_options(engine, "default")),
             ("volume (rollups + distinct per hour)", lambda: dash.volume(engine, "default", flt)),
@@ -249,14 +290,26 @@ def breakdown(engine: Engine, *, repeat: int) -> list[Figure]:
                 t0 = time.perf_counter()
                 call()
                 times.append((time.perf_counter() - t0) * 1000)
-            f = Figure(f"{days} d: {name}", "", repeat, statistics.median(times), pct(times, 0.95), pct(times, 0.99))
+            f = Figure(
+                f"{days} d: {name}",
+                "",
+                repeat,
+                statistics.median(times),
+                pct(times, 0.95),
+                pct(times, 0.99),
+            )
             out.append(f)
             print(line(f), flush=True)
     for name, query, kw in (
         ("page_mentions, first page", svc.MentionQuery(), {}),
         ("count_mentions, everything", svc.MentionQuery(), {"count": True}),
-        ("count_mentions, search 'earthquake'", svc.MentionQuery(search="earthquake"), {"count": True}),
+        (
+            "count_mentions, search 'earthquake'",
+            svc.MentionQuery(search="earthquake"),
+            {"count": True},
+        ),
     ):
+
         def call(q: svc.MentionQuery = query, count: bool = bool(kw)) -> object:
             if count:
                 return svc.count_mentions(engine, "default", q)
@@ -301,8 +354,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     figures = measure_http(engine, args.database_url, warmup=args.warmup, repeat=args.repeat)
     parts = breakdown(engine, repeat=max(5, args.repeat // 3)) if args.breakdown else []
-    misses = [f.name for f in figures if f.note != "route missing" and (f.p95 >= TARGET_MS or f.errors)]
-    print(f"target p95 < {TARGET_MS:.0f} ms: " + ("met" if not misses else f"missed by {len(misses)}: {', '.join(misses)}"))
+    misses = [
+        f.name for f in figures if f.note != "route missing" and (f.p95 >= TARGET_MS or f.errors)
+    ]
+    print(
+        f"target p95 < {TARGET_MS:.0f} ms: "
+        + ("met" if not misses else f"missed by {len(misses)}: {', '.join(misses)}")
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(

@@ -49,6 +49,8 @@ REQUIRE_BROWSER = os.environ.get("FLOCON_REQUIRE_BROWSER") == "1"
 ROOT = Path(__file__).resolve().parents[2]
 XSS_FIXTURES = ROOT / "tests" / "fixtures" / "xss"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+#: The handle of the payload author with the most mentions (tests/fixtures/xss/mentions.jsonl).
+XSS_AUTHOR = "xss</script><script>window.__xss=1</script>"
 
 WORKSPACE = "default"
 OWNER_EMAIL = "owner@flocon.example"
@@ -161,7 +163,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Seed:
             }
             author_id = conn.execute(
                 select(authors.c.id).where(
-                    authors.c.handle == "xss_breakout", authors.c.platform == "forum"
+                    authors.c.handle == XSS_AUTHOR, authors.c.platform == "forum"
                 )
             ).scalar_one()
             alert_id = conn.execute(

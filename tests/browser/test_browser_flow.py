@@ -103,6 +103,7 @@ def test_first_run_sign_in_dashboard_drill_down_watch_error_then_french(
     # A watch edited with a syntax error: the error is shown, with its position, as one types.
     page.goto("/w/default/watches")
     page.get_by_role("link", name="Acme", exact=True).first.click()
+    page.wait_for_url("**/watches/Acme/edit")  # loaded: htmx listens to the field now
     query = page.get_by_label("Query", exact=True)
     expect(query).to_have_value("acme")
     query.fill("acme AND (globex")

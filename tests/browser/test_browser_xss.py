@@ -22,7 +22,7 @@ CANARY = "__xss"
 
 #: name -> (path under /w/default, whether the page must show a payload as text)
 PAGES: dict[str, tuple[str, bool]] = {
-    "dashboard": ("/dashboard", False),
+    "dashboard": ("/dashboard", True),  # the open alerts name the payload authors
     "mentions": ("/mentions", True),
     "mention-search": ("/mentions?q=acme", True),
     "thread": ("/mentions/{xss-1}", True),

@@ -200,20 +200,35 @@ def test_top_tables_link_to_lists_of_as_many_mentions(
     assert ">blog0.example.org</a>" in section(page, "top-sites")
 
 
-def test_emerging_themes_link_to_a_search_and_an_example(
+def test_emerging_themes_load_after_the_page_and_link_to_a_search_and_an_example(
     client: TestClient, engine: Engine, make_member: Any, sign_in: Any
 ) -> None:
     load(engine)
     client = viewer_client(client, make_member, sign_in)
-    page = client.get("/w/default/dashboard?range=custom&from=2011-10-18&to=2011-10-20").text
-    themes = section(page, "emerging")
+    query = "range=custom&from=2011-10-18&to=2011-10-20"
+    page = client.get(f"/w/default/dashboard?{query}").text
+    slot = section(page, "emerging-slot")
+    assert f'hx-get="/w/default/dashboard/emerging?{html.escape(query)}"' in slot
+    fragment = client.get(f"/w/default/dashboard/emerging?{query}", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    themes = section(fragment.text, "emerging")
     links = re.findall(r'<a href="(/w/default/mentions\?[^"]+)"><strong>', themes)
     assert links
     assert all("search=" in link and count_behind(engine, link) >= 1 for link in links)
     example = re.search(r'href="/w/default/mentions/(\d+)"', themes)
     assert example
-    ids = {m.id for m in stored(engine)}
-    assert int(example.group(1)) in ids
+    assert int(example.group(1)) in {m.id for m in stored(engine)}
+
+
+def test_emerging_themes_have_a_page_of_their_own_without_javascript(
+    client: TestClient, engine: Engine, make_member: Any, sign_in: Any
+) -> None:
+    load(engine)
+    client = viewer_client(client, make_member, sign_in)
+    page = client.get("/w/default/dashboard/emerging?range=custom&from=2011-10-18&to=2011-10-20")
+    assert page.status_code == 200 and "<html" in page.text
+    assert 'href="/w/default/dashboard?range=custom&amp;from=2011-10-18' in page.text
+    assert 'id="emerging"' in page.text
 
 
 # -- filters ---------------------------------------------------------------------------------

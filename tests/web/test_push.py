@@ -227,11 +227,6 @@ def test_an_agent_cannot_push(
     assert answer.status_code == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="security.csrf_protect (a dependency of the whole API router) refuses an unsafe "
-    "call without credentials as a CSRF failure (403) before authentication can answer 401",
-)
 def test_no_token_is_401(client: TestClient, engine: Engine) -> None:
     answer = client.post(PUSH, content=jsonl({"text": "Acme"}), headers=NDJSON)
     assert answer.status_code == 401
@@ -240,7 +235,7 @@ def test_no_token_is_401(client: TestClient, engine: Engine) -> None:
 
 def test_no_token_is_refused_and_nothing_is_stored(client: TestClient, engine: Engine) -> None:
     answer = client.post(PUSH, content=jsonl({"text": "Acme"}), headers=NDJSON)
-    assert answer.status_code in (401, 403)
+    assert answer.status_code == 401
     assert (
         mentions_svc.count_mentions(
             engine, "default", mentions_svc.MentionQuery(include_unmatched=True)

@@ -478,9 +478,7 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=True
-    ),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Column("actor", String(320), nullable=False),
     Column("action", String(100), nullable=False),

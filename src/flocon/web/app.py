@@ -116,7 +116,11 @@ def create_app(
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
-        return _error(request, 403, _("This form has expired or did not come from flocon: reload the page and try again."))
+        return _error(
+            request,
+            403,
+            _("This form has expired or did not come from flocon: reload the page and try again."),
+        )
 
     @app.exception_handler(accounts.LoginThrottled)
     async def _throttled(request: Request, exc: accounts.LoginThrottled) -> Response:

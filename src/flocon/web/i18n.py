@@ -45,7 +45,9 @@ class Lang:
         return translations(self.locale)
 
 
-_current: ContextVar[Lang] = ContextVar("flocon_lang", default=Lang(DEFAULT_LOCALE, ZoneInfo("UTC")))
+_current: ContextVar[Lang] = ContextVar(
+    "flocon_lang", default=Lang(DEFAULT_LOCALE, ZoneInfo("UTC"))
+)
 
 
 @cache

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flocon.errors import FloconError
 from flocon.settings import Settings
 from flocon.web import i18n
-from flocon.web.deps import optional_viewer
+from flocon.web.deps import LoginRequired, optional_viewer
 
 CSRF_COOKIE = "flocon_csrf"
 LANG_COOKIE = "flocon_lang"
@@ -152,6 +152,10 @@ async def csrf_protect(request: Request) -> None:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return
+    if request.url.path.startswith("/api/") and (
+        await run_in_threadpool(optional_viewer, request) is None
+    ):
+        raise LoginRequired("send an API token (Authorization: Bearer ...) or sign in")
     sent = request.headers.get("x-csrf-token")
     if not sent:
         content_type = request.headers.get("content-type", "")

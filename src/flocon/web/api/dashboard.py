@@ -129,7 +129,7 @@ def _out(figures: Figures) -> DashboardOut:
         top_sources=[TopRowOut.of(r) for r in figures.sources],
         top_sites=[TopRowOut.of(r) for r in figures.sites],
         top_authors=[TopRowOut.of(r) for r in figures.authors],
-        emerging=[ThemeOut.of(t) for t in figures.emerging],
+        emerging=[ThemeOut.of(t) for t in figures.emerging or ()],
         open_alerts=[DashboardAlertOut.of(a) for a in figures.alerts],
     )
 
@@ -147,6 +147,9 @@ def get_dashboard(
     timezone: Timezone = None,
     bucket: BucketParam = None,
     top: Annotated[int, Query(ge=1, le=100, description="Rows of each top list.")] = 10,
+    themes: Annotated[
+        bool, Query(description="false: leave the emerging themes out (the slowest figure).")
+    ] = True,
 ) -> DashboardOut:
     """Every figure of the dashboard for a period (widened to whole hours) and filters:
     KPIs, volume per bucket and sentiment (distinct total and per watch), net sentiment
@@ -154,7 +157,10 @@ def get_dashboard(
     alerts. Each figure carries ``drill``, the query string of the mentions behind it."""
     flt = _filter(since, until, watch, group, sentiment, lang, source_kind, timezone)
     groups = dash.groups(ctx.engine, ctx.workspace)
-    return _out(gather(ctx.engine, ctx.workspace, flt, groups=groups, top=top, bucket=bucket))
+    figures = gather(
+        ctx.engine, ctx.workspace, flt, groups=groups, top=top, bucket=bucket, themes=themes
+    )
+    return _out(figures)
 
 
 def csv_cell(value: object) -> str:

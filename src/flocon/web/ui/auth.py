@@ -66,13 +66,9 @@ def _set_session(request: Request, response: Response, token: str) -> None:
 def _set_prefs(request: Request, response: Response, user: accounts.User) -> None:
     secure = is_secure(request.scope, settings_of(request))
     if user.locale:
-        response.set_cookie(
-            LANG_COOKIE, user.locale, max_age=YEAR_S, samesite="lax", secure=secure
-        )
+        response.set_cookie(LANG_COOKIE, user.locale, max_age=YEAR_S, samesite="lax", secure=secure)
     if user.timezone:
-        response.set_cookie(
-            TZ_COOKIE, user.timezone, max_age=YEAR_S, samesite="lax", secure=secure
-        )
+        response.set_cookie(TZ_COOKIE, user.timezone, max_age=YEAR_S, samesite="lax", secure=secure)
 
 
 @router.get("/", include_in_schema=False)
@@ -178,9 +174,7 @@ def login(
             headers={"Retry-After": str(exc.retry_after_s)},
             next=safe_next(next),
             email=email,
-            error=_(
-                "Too many failed attempts: try again in %(minutes)s min.", minutes=minutes
-            ),
+            error=_("Too many failed attempts: try again in %(minutes)s min.", minutes=minutes),
         )
     token, _csrf = accounts.start_session(
         engine,
@@ -300,7 +294,9 @@ def preferences(
     response = RedirectResponse(safe_next(next), status_code=303)
     secure = is_secure(request.scope, settings_of(request))
     if chosen_locale:
-        response.set_cookie(LANG_COOKIE, chosen_locale, max_age=YEAR_S, samesite="lax", secure=secure)
+        response.set_cookie(
+            LANG_COOKIE, chosen_locale, max_age=YEAR_S, samesite="lax", secure=secure
+        )
     if chosen_tz:
         response.set_cookie(TZ_COOKIE, chosen_tz, max_age=YEAR_S, samesite="lax", secure=secure)
     return response

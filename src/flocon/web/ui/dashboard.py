@@ -157,7 +157,8 @@ class Figures:
     sources: list[dash.TopRow]
     sites: list[dash.TopRow]
     authors: list[dash.TopRow]
-    emerging: list[dash.EmergingTheme]
+    #: None when not computed (the page loads them apart: see :func:`emerging_themes`).
+    emerging: list[dash.EmergingTheme] | None
     alerts: list[dash.DashboardAlert]
     kpis: Kpis
 
@@ -214,9 +215,10 @@ def gather(
     groups: Sequence[str],
     top: int = TOP,
     bucket: dash.Bucket | None = None,
+    themes: bool = True,
 ) -> Figures:
     """Every figure of the dashboard for ``flt`` (``groups``: the workspace's watch groups,
-    for share of voice)."""
+    for share of voice; ``themes`` False: no emerging themes, the slowest figure)."""
     series = dash.volume(engine, workspace, flt, bucket=bucket)
     share_flt, share_group = share_scope(flt, groups)
     alerts = dash.open_alerts(engine, workspace, limit=ALERTS_READ)
@@ -229,7 +231,7 @@ def gather(
         sources=dash.top_sources(engine, workspace, flt, limit=top),
         sites=dash.top_sites(engine, workspace, flt, limit=top),
         authors=dash.top_authors(engine, workspace, flt, limit=top),
-        emerging=dash.emerging(engine, workspace, flt),
+        emerging=dash.emerging(engine, workspace, flt) if themes else None,
         alerts=alerts,
         kpis=kpis_of(series, alerts),
     )
@@ -376,10 +378,15 @@ def range_labels() -> dict[str, str]:
     }
 
 
-@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-def dashboard(
-    request: Request,
-    ctx: Annotated[Ctx, Depends(as_viewer)],
+@dataclass(frozen=True, slots=True)
+class PageFilter:
+    """The filter bar as read from the address: the services' filter and the form's values."""
+
+    flt: dash.DashboardFilter
+    form: dict[str, Any]
+
+
+def page_filter(
     range_: Annotated[str, Query(alias="range")] = DEFAULT_RANGE,
     day_from: Annotated[str, Query(alias="from")] = "",
     day_to: Annotated[str, Query(alias="to")] = "",
@@ -388,17 +395,19 @@ def dashboard(
     sentiment: str = "",
     lang: str = "",
     source_kind: str = "",
-) -> HTMLResponse:
-    options = dash.filter_options(ctx.engine, ctx.workspace)
+) -> PageFilter:
+    """A dependency: the filter of the page's address (a preset period wins over the dates,
+    which count only with "custom" or without a preset); dates in the user's time zone."""
     tz = i18n.current().tz
-    now = datetime.now(UTC)
-    if range_ not in PRESETS and (day_from or day_to):
-        range_ = "custom"
+    if range_ in (*PRESETS, "custom"):
+        choice = range_
+    else:
+        choice = "custom" if day_from or day_to else DEFAULT_RANGE
     since, until = period(
-        range_ if range_ in (*PRESETS, "custom") else DEFAULT_RANGE,
+        choice,
         parse_day(day_from, _("From")),
         parse_day(day_to, _("To")),
-        now=now,
+        now=datetime.now(UTC),
         tz=tz,
     )
     flt = dashboard_filter(
@@ -412,7 +421,7 @@ def dashboard(
         timezone=tz.key,
     )
     form = {
-        "range": range_ if range_ in (*PRESETS, "custom") else DEFAULT_RANGE,
+        "range": choice,
         "from": since.astimezone(tz).date().isoformat(),
         "to": (until - timedelta(microseconds=1)).astimezone(tz).date().isoformat(),
         "watch": list(flt.watches),
@@ -421,15 +430,26 @@ def dashboard(
         "lang": flt.lang or "",
         "source_kind": flt.source_kind or "",
     }
-    figures = (
-        gather(ctx.engine, ctx.workspace, flt, groups=options.groups) if options.watches else None
-    )
+    return PageFilter(flt, form)
+
+
+@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+def dashboard(
+    request: Request,
+    ctx: Annotated[Ctx, Depends(as_viewer)],
+    pf: Annotated[PageFilter, Depends(page_filter)],
+) -> HTMLResponse:
+    options = dash.filter_options(ctx.engine, ctx.workspace)
+    figures = None
+    if options.watches:
+        figures = gather(ctx.engine, ctx.workspace, pf.flt, groups=options.groups, themes=False)
+    query = f"?{request.url.query}" if request.url.query else ""
     return page(
         request,
         "dashboard.html",
         ctx=ctx,
         options=options,
-        form=form,
+        form=pf.form,
         figures=figures,
         charts=charts(ctx.workspace, figures) if figures is not None else {},
         ranges=range_labels(),
@@ -442,4 +462,29 @@ def dashboard(
         net_score=net_score,
         alerts_shown=ALERTS_SHOWN,
         alerts_capped=figures is not None and len(figures.alerts) >= ALERTS_READ,
+        emerging_url=f"/w/{quote(ctx.workspace, safe='')}/dashboard/emerging{query}",
+    )
+
+
+@router.get("/dashboard/emerging", response_class=HTMLResponse, include_in_schema=False)
+def emerging_themes(
+    request: Request,
+    ctx: Annotated[Ctx, Depends(as_viewer)],
+    pf: Annotated[PageFilter, Depends(page_filter)],
+) -> HTMLResponse:
+    """The emerging themes of the dashboard's filter: the slowest figure (topic extraction
+    over up to 5,000 texts), loaded by the page after it is shown; a page of its own for
+    browsers without JavaScript."""
+    themes = dash.emerging(ctx.engine, ctx.workspace, pf.flt)
+    back = f"/w/{quote(ctx.workspace, safe='')}/dashboard"
+    if request.url.query:
+        back += f"?{request.url.query}"
+    htmx = request.headers.get("hx-request") == "true"
+    return page(
+        request,
+        "dashboard/_emerging.html" if htmx else "dashboard/emerging.html",
+        ctx=ctx,
+        themes=themes,
+        mentions_url=lambda q: mentions_url(ctx.workspace, q),
+        back=back,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -56,7 +56,6 @@ ACTIONS: Final[dict[str, str]] = {
     "mute_author": "manager",
     "mute_site": "manager",
 }
-BulkAction = Literal["tag", "untag", "correct", "mute_author", "mute_site"]
 #: Query-string names of a notice after an action (never filters).
 _NOTICE_KEYS: Final = frozenset({"done", "n", "value"})
 

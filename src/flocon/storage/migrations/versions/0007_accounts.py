@@ -160,9 +160,7 @@ def upgrade() -> None:
     )
     # A correction is the team's truth: the mention shows it, and the rollups count it.
     bind = op.get_bind()
-    corrected = bind.execute(
-        sa.text("SELECT count(*) FROM sentiment_corrections")
-    ).scalar_one()
+    corrected = bind.execute(sa.text("SELECT count(*) FROM sentiment_corrections")).scalar_one()
     if corrected:
         bind.execute(
             sa.text(
