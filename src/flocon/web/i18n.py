@@ -45,9 +45,8 @@ class Lang:
         return translations(self.locale)
 
 
-_current: ContextVar[Lang] = ContextVar(
-    "flocon_lang", default=Lang(DEFAULT_LOCALE, ZoneInfo("UTC"))
-)
+_DEFAULT = Lang(DEFAULT_LOCALE, ZoneInfo("UTC"))
+_current: ContextVar[Lang | None] = ContextVar("flocon_lang", default=None)
 
 
 @cache
@@ -126,7 +125,7 @@ def using(lang: Lang) -> Iterator[None]:
 
 
 def current() -> Lang:
-    return _current.get()
+    return _current.get() or _DEFAULT
 
 
 def set_current(lang: Lang) -> None:
