@@ -59,6 +59,29 @@ OWNER_PASSWORD = "a long test password"
 TIMEOUT_MS = 10_000
 
 
+def _missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (Debian package 'chromium')"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium, skip this folder before its database and servers are built (in CI,
+    ``FLOCON_REQUIRE_BROWSER=1``, the ``browser`` fixture fails instead)."""
+    reason = _missing()
+    if reason is None or REQUIRE_BROWSER:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 # --- the seeded database -------------------------------------------------------------------
 
 
@@ -302,17 +325,13 @@ def browser() -> Iterator[Browser]:
     Not once per session: while Playwright's sync API is alive, the main thread looks like it
     runs an event loop, and the ``asyncio.run()`` of the tests collected after this folder
     would refuse to start."""
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (Debian package 'chromium')"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "the playwright package is not installed"
+    reason = _missing()
     if reason is not None:
         if REQUIRE_BROWSER:
             pytest.fail(f"FLOCON_REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM),

@@ -24,7 +24,7 @@ CANARY = "__xss"
 PAGES: dict[str, tuple[str, bool]] = {
     "dashboard": ("/dashboard", True),  # the open alerts name the payload authors
     "mentions": ("/mentions", True),
-    "mention-search": ("/mentions?q=acme", True),
+    "mention-search": ("/mentions?search=acme", True),
     "thread": ("/mentions/{xss-1}", True),
     "reply-in-thread": ("/mentions/{xss-6}", True),
     "watch-preview": ("/watches/Acme/edit", True),

@@ -170,6 +170,17 @@ def test_emerging_themes_come_with_their_mentions(
         assert "search=" in theme["drill"] and count(engine, theme["drill"]) >= 1
 
 
+def test_emerging_themes_can_be_left_out(
+    client: TestClient, engine: Engine, make_member: MakeMember
+) -> None:
+    load(engine)
+    params = {"since": "2011-10-18T00:00:00Z", "until": "2011-10-21T00:00:00Z", "themes": "false"}
+    body = client.get(
+        f"{API}/default/dashboard", params=params, headers=bearer(engine, make_member("viewer"))
+    ).json()
+    assert body["emerging"] == [] and body["kpis"]["mentions"] > 0
+
+
 def test_the_default_period_is_the_last_7_days(
     client: TestClient, engine: Engine, make_member: MakeMember
 ) -> None:

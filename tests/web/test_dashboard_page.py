@@ -300,6 +300,17 @@ def test_a_bad_date_is_refused_with_a_message(
     assert "From must be a date such as 2026-03-31." in page.text
 
 
+def test_dates_in_the_wrong_order_are_refused(
+    client: TestClient, engine: Engine, make_member: Any, sign_in: Any
+) -> None:
+    load(engine)
+    page = viewer_client(client, make_member, sign_in).get(
+        "/w/default/dashboard?range=custom&from=2011-10-20&to=2011-10-15"
+    )
+    assert page.status_code == 400
+    assert "The start date comes after the end date." in page.text
+
+
 def test_an_unknown_watch_is_not_found(
     client: TestClient, engine: Engine, make_member: Any, sign_in: Any
 ) -> None:
@@ -356,6 +367,15 @@ def test_share_of_voice_without_a_group_explains_groups(
     page = viewer_client(client, make_member, sign_in).get(PAGE).text
     assert 'id="share-data"' not in page
     assert "put your brand and its competitors in one group" in page
+
+
+def test_share_of_voice_of_one_chosen_watch_asks_for_more(
+    client: TestClient, engine: Engine, make_member: Any, sign_in: Any
+) -> None:
+    load(engine)
+    page = viewer_client(client, make_member, sign_in).get(f"{PAGE}&watch=Apple").text
+    assert 'id="share-data"' not in page
+    assert "Share of voice compares several watches: choose more than one, or none." in page
 
 
 # -- alerts ----------------------------------------------------------------------------------

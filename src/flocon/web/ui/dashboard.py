@@ -354,7 +354,10 @@ def charts(workspace: str, figures: Figures) -> dict[str, dict[str, Any]]:
 
 def net_score(value: float | None) -> str:
     """A net sentiment as a signed score from -100 to +100 ("–" when unknown)."""
-    return "–" if value is None else f"{round(value * 100):+d}"
+    if value is None:
+        return "–"
+    score = round(value * 100)
+    return f"{score:+d}" if score else "0"
 
 
 def kpi_links(workspace: str, figures: Figures) -> dict[str, str | None]:
