@@ -72,9 +72,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, event, func, insert, select, text
-
 from benchmarks.corpus import DEFAULT_DATASETS, iter_records
+from sqlalchemy import Engine, event, func, insert, select, text
 
 IntArray = npt.NDArray[np.int64]
 
@@ -224,7 +223,7 @@ def build_pool(watch_rows: Sequence[Any], datasets: Path) -> tuple[Pool, Pool, s
     t0 = time.perf_counter()
     hits: list[tuple[int, ...]] = []
     for record, body, lang in zip(records, texts, langs, strict=True):
-        found = matcher.match(
+        watch_ids = matcher.match(
             MatchInput(
                 text=body,
                 site="",
@@ -233,15 +232,15 @@ def build_pool(watch_rows: Sequence[Any], datasets: Path) -> tuple[Pool, Pool, s
                 source=record.source,
             )
         )
-        hits.append(tuple(sorted(index_of[w] for w in found)))
+        hits.append(tuple(sorted(index_of[w] for w in watch_ids)))
     log(f"  matching: {time.perf_counter() - t0:.1f} s")
     matched_ix = [i for i, h in enumerate(hits) if h]
     unmatched_ix = [i for i, h in enumerate(hits) if not h]
     t0 = time.perf_counter()
-    found = []
+    analyses: list[Any] = []
     for start in range(0, len(matched_ix), 1024):
         chunk = matched_ix[start : start + 1024]
-        found.extend(
+        analyses.extend(
             analyzer.analyze([texts[i] for i in chunk], languages=[langs[i] for i in chunk])
         )
     log(f"  fast analysis of {len(matched_ix):,} matching texts: {time.perf_counter() - t0:.1f} s")
@@ -267,7 +266,7 @@ def build_pool(watch_rows: Sequence[Any], datasets: Path) -> tuple[Pool, Pool, s
             else [None] * len(ix),
         )
 
-    return pool(matched_ix, found), pool(unmatched_ix, None), analyzer.model_name
+    return pool(matched_ix, analyses), pool(unmatched_ix, None), analyzer.model_name
 
 
 def cached_pool(watch_rows: Sequence[Any], datasets: Path) -> tuple[Pool, Pool, str]:
@@ -474,12 +473,12 @@ def generate(engine: Engine, *, mentions_n: int, days: int, seed: int, datasets:
     text_of = rng.integers(0, len(matched.texts), size=n)
     text_of[is_unmatched] = rng.integers(0, len(unmatched.texts), size=int(is_unmatched.sum()))
     # Replies stay in their parent's source (and kind); duplicates carry their original's text.
-    for i in np.flatnonzero(parent >= 0):
-        p = parent[i]
-        kind_of[i], source_of[i] = kind_of[p], source_of[p]
-    for i in np.flatnonzero(dup_of >= 0):
-        o = dup_of[i]
-        text_of[i], is_unmatched[i] = text_of[o], is_unmatched[o]
+    for j in np.flatnonzero(parent >= 0):
+        p = parent[j]
+        kind_of[j], source_of[j] = kind_of[p], source_of[p]
+    for j in np.flatnonzero(dup_of >= 0):
+        o = dup_of[j]
+        text_of[j], is_unmatched[j] = text_of[o], is_unmatched[o]
     author_rank = np.empty(n, dtype=np.int64)
     for ki, kind in enumerate(kind_names):
         mask = kind_of == ki

@@ -45,8 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, func, select
-
 from benchmarks.corpus import iter_records
 from benchmarks.web.common import (
     PASSWORD,
@@ -58,6 +56,7 @@ from benchmarks.web.common import (
     pct,
     serve,
 )
+from sqlalchemy import Engine, func, select
 
 SEARCHES = ("earthquake", "flood", "iphone", "google", "fire", "service client", "battery",
             "customer service", "windows", "storm", "série", "android", "help", "rain")  # fmt: skip
@@ -186,7 +185,7 @@ async def _get(
 ) -> httpx.Response | None:
     t0 = time.perf_counter()
     try:
-        response = await client.get(url, params=params)
+        response = await client.get(url, params=tuple(params))
     except (httpx.HTTPError, OSError) as exc:
         stats.errors[kind] += 1
         if len(stats.samples) < 10:

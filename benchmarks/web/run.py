@@ -36,8 +36,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, func, select
-
 from benchmarks.web.common import (
     EMPTY,
     OWNER,
@@ -49,6 +47,7 @@ from benchmarks.web.common import (
     serve,
     sign_in,
 )
+from sqlalchemy import Engine, func, select
 
 TARGET_MS = 200.0
 
@@ -78,15 +77,18 @@ class Probe:
     baseline: bool = True
 
 
+def _iso(at: datetime) -> str:
+    return at.isoformat()
+
+
 def probes(engine: Engine) -> list[Probe]:
     from flocon.services.mentions import encode_cursor
     from flocon.storage.engine import read
     from flocon.storage.queries import workspaces as wsq
     from flocon.storage.tables import mentions
 
-    first, last = data_span(engine)
+    _first, last = data_span(engine)
     end = (last + timedelta(seconds=1)).replace(microsecond=0)
-    iso = lambda at: at.isoformat()  # noqa: E731
     with read(engine) as conn:
         ws = wsq.get_by_name(conn, "default")
         deep = conn.execute(
@@ -107,8 +109,8 @@ def probes(engine: Engine) -> list[Probe]:
         ).first()
     cursor = encode_cursor(deep.occurred_at, deep.id) if deep is not None else ""
     thread_id = int(busiest.parent_id) if busiest is not None else 1
-    d7 = (("since", iso(end - timedelta(days=7))), ("until", iso(end)))
-    d30 = (("since", iso(end - timedelta(days=30))), ("until", iso(end)))
+    d7 = (("since", _iso(end - timedelta(days=7))), ("until", _iso(end)))
+    d30 = (("since", _iso(end - timedelta(days=30))), ("until", _iso(end)))
     dash = "/api/v1/workspaces/{ws}/dashboard"
     men = "/api/v1/workspaces/{ws}/mentions"
     return [
@@ -211,7 +213,7 @@ def measure_http(engine: Engine, database_url: str, *, warmup: int, repeat: int)
     figures: list[Figure] = []
     with serve(database_url) as base, httpx.Client(base_url=base, timeout=120) as client:
         sign_in(client, OWNER)
-        routes = {p for p in client.get("/api/v1/openapi.json").json().get("paths", {})}
+        routes = set(client.get("/api/v1/openapi.json").json().get("paths", {}))
         for probe in probes(engine):
             if probe.api and not any(_same_route(probe.path, r) for r in routes):
                 figures.append(Figure(probe.name, probe.path, 0, 0, 0, 0, note="route missing"))
@@ -257,64 +259,54 @@ def line(f: Figure) -> str:
     )
 
 
-def breakdown(engine: Engine, *, repeat: int) -> list[Figure]:
-    """Each dashboard service function and the mentions service, timed in this process."""
+def _dashboard_calls(
+    engine: Engine, days: int, end: datetime
+) -> list[tuple[str, Callable[[], object]]]:
     from flocon.services import dashboard as dash
-    from flocon.services import mentions as svc
     from flocon.web.ui.dashboard import gather
 
-    _first, last = data_span(engine)
-    end = last + timedelta(seconds=1)
-    out: list[Figure] = []
-    for days in (7, 30):
-        flt = dash.DashboardFilter(since=end - timedelta(days=days), until=end)
-        groups = dash.groups(engine, "default")
-        share_flt = dash.DashboardFilter(
-            since=flt.since, until=flt.until, group=groups[0] if groups else None
-        )
-        calls: list[tuple[str, Callable[[], object]]] = [
-            ("filter_options", lambda: dash.filter_options(engine, "default")),
-            ("volume (rollups + distinct per hour)", lambda: dash.volume(engine, "default", flt)),
-            ("share_of_voice (rollups)", lambda: dash.share_of_voice(engine, "default", share_flt)),
-            ("top_sources", lambda: dash.top_sources(engine, "default", flt)),
-            ("top_sites", lambda: dash.top_sites(engine, "default", flt)),
-            ("top_authors", lambda: dash.top_authors(engine, "default", flt)),
-            ("emerging", lambda: dash.emerging(engine, "default", flt)),
-            ("open_alerts", lambda: dash.open_alerts(engine, "default", limit=100)),
-            ("gather (everything)", lambda: gather(engine, "default", flt, groups=groups)),
-        ]
-        for name, call in calls:
-            call()
-            times = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                call()
-                times.append((time.perf_counter() - t0) * 1000)
-            f = Figure(
-                f"{days} d: {name}",
-                "",
-                repeat,
-                statistics.median(times),
-                pct(times, 0.95),
-                pct(times, 0.99),
-            )
-            out.append(f)
-            print(line(f), flush=True)
-    for name, query, kw in (
-        ("page_mentions, first page", svc.MentionQuery(), {}),
-        ("count_mentions, everything", svc.MentionQuery(), {"count": True}),
+    flt = dash.DashboardFilter(since=end - timedelta(days=days), until=end)
+    groups = dash.groups(engine, "default")
+    share_flt = dash.DashboardFilter(
+        since=flt.since, until=flt.until, group=groups[0] if groups else None
+    )
+    return [
+        ("filter_options", lambda: dash.filter_options(engine, "default")),
+        ("volume (rollups + distinct per hour)", lambda: dash.volume(engine, "default", flt)),
+        ("share_of_voice (rollups)", lambda: dash.share_of_voice(engine, "default", share_flt)),
+        ("top_sources", lambda: dash.top_sources(engine, "default", flt)),
+        ("top_sites", lambda: dash.top_sites(engine, "default", flt)),
+        ("top_authors", lambda: dash.top_authors(engine, "default", flt)),
+        ("emerging", lambda: dash.emerging(engine, "default", flt)),
+        ("open_alerts", lambda: dash.open_alerts(engine, "default", limit=100)),
+        ("gather (everything)", lambda: gather(engine, "default", flt, groups=groups)),
+    ]
+
+
+def _mention_calls(engine: Engine) -> list[tuple[str, Callable[[], object]]]:
+    from flocon.services import mentions as svc
+
+    everything, search = svc.MentionQuery(), svc.MentionQuery(search="earthquake")
+    return [
+        ("page_mentions, first page", lambda: svc.page_mentions(engine, "default", everything)),
+        ("count_mentions, everything", lambda: svc.count_mentions(engine, "default", everything)),
         (
             "count_mentions, search 'earthquake'",
-            svc.MentionQuery(search="earthquake"),
-            {"count": True},
+            lambda: svc.count_mentions(engine, "default", search),
         ),
-    ):
+    ]
 
-        def call(q: svc.MentionQuery = query, count: bool = bool(kw)) -> object:
-            if count:
-                return svc.count_mentions(engine, "default", q)
-            return svc.page_mentions(engine, "default", q)
 
+def breakdown(engine: Engine, *, repeat: int) -> list[Figure]:
+    """Each dashboard service function and the mentions service, timed in this process."""
+    _first, last = data_span(engine)
+    end = last + timedelta(seconds=1)
+    calls = [
+        (f"{d} d: {name}", call) for d in (7, 30) for name, call in _dashboard_calls(engine, d, end)
+    ]
+    calls.extend(_mention_calls(engine))
+    out: list[Figure] = []
+    for name, call in calls:
         call()
         times = []
         for _ in range(repeat):

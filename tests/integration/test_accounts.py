@@ -124,7 +124,10 @@ def test_setup_owner_creates_a_missing_workspace(engine: Engine) -> None:
     user = accounts.setup_owner(
         engine, email="owner@example.com", password=PASSWORD, workspace="acme"
     )
-    assert [m.workspace for m in accounts.memberships(engine, user.id)] == ["acme"]
+    # "acme" is created; "default" existed already (migrations make it): the first owner
+    # owns every workspace made before anyone could sign in.
+    roles = {m.workspace: m.role for m in accounts.memberships(engine, user.id)}
+    assert roles == {"acme": "owner", "default": "owner"}
 
 
 def test_setup_owner_refuses_once_a_user_exists(engine: Engine) -> None:

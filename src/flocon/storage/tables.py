@@ -184,6 +184,9 @@ mentions = Table(
     Index("ix_mentions_parent_external", "source_id", "parent_external_id"),
     Index("ix_mentions_source_collected", "source_id", "collected_at"),
     Index("ix_mentions_workspace_analyzed", "workspace_id", "analyzed_at"),
+    # A thread's replies (flocon.services.mentions.thread); also what deleting a mention
+    # needs on PostgreSQL to clear its replies' parent_id.
+    Index("ix_mentions_parent", "parent_id"),
     # Covers the dashboard's top sources, sites and authors over a time range.
     Index(
         "ix_mentions_dashboard",

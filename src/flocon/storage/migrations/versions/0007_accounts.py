@@ -1,6 +1,7 @@
 """Accounts of the web app (users, memberships, sessions, API tokens, password resets, login
-failures, audit log), mention tags and mutes; an index for the dashboard's top lists; and
-corrections now set the mention's sentiment (existing ones are applied, rollups rebuilt).
+failures, audit log), mention tags and mutes; indexes for the dashboard's top lists and for
+threads (replies by parent); and corrections now set the mention's sentiment (existing ones
+are applied, rollups rebuilt).
 
 Revision ID: 0007
 Revises: 0006
@@ -158,6 +159,8 @@ def upgrade() -> None:
             "author_id",
         ],
     )
+    # A thread's replies are read by parent (see tables.py).
+    op.create_index("ix_mentions_parent", "mentions", ["parent_id"])
     # A correction is the team's truth: the mention shows it, and the rollups count it.
     bind = op.get_bind()
     corrected = bind.execute(sa.text("SELECT count(*) FROM sentiment_corrections")).scalar_one()
@@ -175,6 +178,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_mentions_parent", table_name="mentions")
     op.drop_index("ix_mentions_dashboard", table_name="mentions")
     for table in (
         "mutes",
