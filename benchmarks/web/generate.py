@@ -39,9 +39,10 @@ The database must be new (or empty: no mention yet); it is created and migrated 
   ingest links them; **tags**: 1 % carry a tag; 12 open alerts.
 * **Rollups**: filled by :func:`flocon.storage.queries.rollups.rebuild_all` once every
   mention is stored (the same code ``flocon rollups rebuild`` runs).
-* PostgreSQL only: ``ANALYZE`` at the end, what autovacuum would do within a minute of a
-  bulk load (flocon's import does it too as tables grow). SQLite gets no ``ANALYZE``:
-  flocon never runs it, so the planner sees what a user's database shows it.
+* PostgreSQL only: ``VACUUM ANALYZE`` at the end, what autovacuum does soon after a bulk
+  load (statistics, and the visibility map index-only scans need; flocon's import also runs
+  ``ANALYZE`` as tables grow). SQLite gets no ``ANALYZE``: flocon never runs it, so the
+  planner sees what a user's database shows it (without statistics, see BENCHMARKS.md).
 
 Why bulk inserts rather than the real ingest: with about 140,000 distinct real texts, a
 million items repeat each text about 7 times, and the real ingest's near-duplicate
@@ -637,8 +638,12 @@ def generate(engine: Engine, *, mentions_n: int, days: int, seed: int, datasets:
                     f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                     f"(SELECT max({column}) FROM {table}))"
                 )
-            conn.exec_driver_sql("ANALYZE")
         rollup_rows = int(conn.execute(select(func.count()).select_from(rollups)).scalar_one())
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does after a bulk load: statistics, and the visibility map that
+        # index-only scans need (VACUUM cannot run inside a transaction).
+        with engine.connect() as auto:
+            auto.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()
         try:

@@ -10,7 +10,8 @@ The real app runs under uvicorn in its own process on 127.0.0.1 (``--workers``, 
 
 * half of them are members signed in through the login form, reading pages: the dashboard
   with a random period (24 h, 7, 30 or 90 days) and a random filter (a group, a watch, a
-  sentiment, a language, or none), mention lists with random filters (watch, sentiment,
+  sentiment, a language, or none), then its emerging themes (which the page loads apart, as
+  a browser would), mention lists with random filters (watch, sentiment,
   language, source kind, site, author, tag, period), searches, a next page, thread pages;
 * the other half use read-only API tokens: the dashboard API, mention lists with filters
   followed for 1 to 3 pages by ``next_cursor``, searches, threads, counts.
@@ -231,6 +232,8 @@ async def page_user(
             if action == "dashboard":
                 params = _period(rng, world, api=False) + _dashboard_filter(rng, world)
                 await _get(client, stats, "page: dashboard", "/w/default/dashboard", params)
+                # The page then loads its emerging themes apart, as the browser does.
+                await _get(client, stats, "page: themes", "/w/default/dashboard/emerging", params)
             elif action in ("list", "search"):
                 params = (
                     _mention_filter(rng, world)

@@ -116,8 +116,15 @@ def probes(engine: Engine) -> list[Probe]:
     return [
         Probe("dashboard page, last 7 days", "/w/{ws}/dashboard", (("range", "7d"),), api=False),
         Probe("dashboard page, last 30 days", "/w/{ws}/dashboard", (("range", "30d"),), api=False),
+        Probe(
+            "dashboard page: emerging themes, 30 days",
+            "/w/{ws}/dashboard/emerging",
+            (("range", "30d"),),
+            api=False,
+        ),
         Probe("dashboard API, 7 days", dash, d7),
         Probe("dashboard API, 30 days", dash, d30),
+        Probe("dashboard API, 30 days, without themes", dash, (*d30, ("themes", "false"))),
         Probe(
             "dashboard API, 30 days, group Brands, negative",
             dash,

@@ -21,7 +21,8 @@ from flocon.services import rollups as svc
 
 app = typer.Typer(
     help="Rollups: mention counts per watch, 5-minute and 1-hour bucket, sentiment, source "
-    "kind and language, kept up to date as mentions are written."
+    "kind and language, and the workspace's distinct mentions per day and source kind, site "
+    "or author (per hour in all), kept up to date as mentions are written."
 )
 
 WatchOpt = Annotated[str | None, typer.Option("--watch", help="Only this watch.")]
@@ -34,6 +35,20 @@ def _report(report: svc.RollupReport, json_: bool, verb: str) -> dict[str, Any]:
         "buckets": report.buckets,
         "mentions": report.mentions,
         "differences": len(report.differences),
+        "facet_buckets": report.facet_buckets,
+        "facet_differences": len(report.facet_differences),
+        "facet_examples": [
+            {
+                "workspace_id": d.key.workspace_id,
+                "facet": d.key.facet,
+                "bucket_start": d.key.bucket_start.isoformat(),
+                "key": d.key.key,
+                "sentiment": d.key.sentiment or None,
+                "stored": d.stored,
+                "expected": d.expected,
+            }
+            for d in report.facet_differences[:SHOWN]
+        ],
         "examples": [
             {
                 "watch_id": d.key.watch_id,
@@ -63,6 +78,19 @@ def _report(report: svc.RollupReport, json_: bool, verb: str) -> dict[str, Any]:
         )
     if len(report.differences) > SHOWN:
         out.print(f"  … and {len(report.differences) - SHOWN} more")
+    if report.facet_buckets or report.facet_differences:
+        n = len(report.facet_differences)
+        out.print(
+            f"workspace facets, {report.facet_buckets} bucket(s): "
+            + (f"{n} difference(s) {verb}" if n else "all match")
+        )
+    for fx in result["facet_examples"]:
+        out.print(
+            f"  {fx['facet']} {fx['bucket_start']} {safe(fx['key']) or '-'} "
+            f"{fx['sentiment'] or '-'}: stored {fx['stored']}, expected {fx['expected']}"
+        )
+    if len(report.facet_differences) > SHOWN:
+        out.print(f"  … and {len(report.facet_differences) - SHOWN} more")
     return result
 
 
@@ -78,7 +106,7 @@ def check(
     with opened(database_url) as engine:
         report = svc.check(engine, name, watch=watch)
     _report(report, json_, "found (run `flocon rollups rebuild`)")
-    if report.differences:
+    if not report.clean:
         raise typer.Exit(1)
 
 

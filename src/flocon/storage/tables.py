@@ -521,3 +521,24 @@ mutes = Table(
     Column("created_by", String(320), nullable=True),
     UniqueConstraint("workspace_id", "kind", "value"),
 )
+
+#: Distinct matched original mentions of a workspace (each once, however many watches it
+#: matches) per UTC day × facet value × sentiment, for facets "source_kind", "lang" and "site"
+#: (known only) and "author" (``key``: the author id), and per UTC hour for "total" (``key`` '').
+#: Kept with the rollups at write time (flocon.storage.queries.facets); the dashboard's total
+#: line and top lists read them for whole buckets when no watch is chosen.
+facet_rollups = Table(
+    "facet_rollups",
+    metadata,
+    Column(
+        "workspace_id",
+        Integer,
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("facet", String(20), primary_key=True),
+    Column("bucket_start", UTCDateTime, primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("sentiment", String(10), primary_key=True),
+    Column("count", Integer, nullable=False),
+)

@@ -15,10 +15,15 @@ Where figures come from, and what they count (originals only: a duplicate never 
   They include muted authors and sites (a mute hides mentions from lists, it does not
   rewrite history).
 * **Volume total** and **net sentiment trend**: *distinct* mentions of the scope, counted
-  once however many of its watches they match, read from the mentions (one grouped query).
-  With a single watch in scope this equals its line. Muted authors and sites count, as above.
+  once however many of its watches they match, read from the mentions (one grouped query),
+  or, when no watch or group is chosen and neither language nor source kind filters, from
+  the workspace's hourly facet rollups (the same counts). With a single watch in scope this
+  equals its line. Muted authors and sites count, as above.
 * **Top source kinds, sites, authors** and **emerging themes**: the mentions of the scope,
-  each once, *without* muted authors and sites.
+  each once, *without* muted authors and sites. Top lists with no watch or group chosen, no
+  language or source kind filter and nothing muted read the whole UTC days of the period
+  from the daily facet rollups and the mentions only for the partial days at its edges.
+* **Filter menus**: languages and source kinds from the facet rollups.
 
 Every row carries ``drill``: the :class:`~flocon.services.mentions.MentionQuery` of the
 mentions behind it (same scope, period, filters, duplicates and mutes), so that

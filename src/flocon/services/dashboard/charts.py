@@ -24,6 +24,7 @@ from flocon.services.dashboard.common import (
     mention_filter,
     net_sentiment,
     scope_of,
+    whole_workspace,
     zone,
 )
 from flocon.services.mentions import BadFilter, MentionQuery
@@ -168,7 +169,10 @@ def volume(
             distinct = [q.HourCount(None, r.hour, r.sentiment, r.count) for r in hourly]
         elif ids:
             mf = mention_filter(scope, flt, muted=True, since=flt.start, until=flt.end)
-            distinct = q.distinct_hours(conn, mf)
+            if whole_workspace(scope, flt):
+                distinct = q.facet_hours(conn, mf)
+            else:
+                distinct = q.distinct_hours(conn, mf)
         else:
             distinct = []
     lines = tuple(

@@ -109,6 +109,25 @@ def scope_of(conn: Connection, workspace: str, flt: DashboardFilter) -> Scope:
     return Scope(ws.id, tuple(every), ())
 
 
+DAY: Final = timedelta(days=1)
+
+
+def whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """The first and last UTC midnights of [start, end) when at least one whole UTC day lies
+    between them, else None."""
+    first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < start:
+        first += DAY
+    last = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (first, last) if first < last else None
+
+
+def whole_workspace(scope: Scope, flt: DashboardFilter) -> bool:
+    """Whether the figure covers every watch with no filter but the period and a sentiment:
+    the workspace's facet rollups can give it."""
+    return not scope.names and bool(scope.watches) and not flt.lang and not flt.source_kind
+
+
 def lang_of(flt: DashboardFilter) -> str | None:
     return flt.lang.strip().lower() if flt.lang else None
 

@@ -12,7 +12,14 @@ from sqlalchemy import Engine
 
 from flocon.analysis.topics import TopicInput, emerging_themes
 from flocon.domain.query.keywords import keywords_from_queries
-from flocon.services.dashboard.common import DashboardFilter, drill, mention_filter, scope_of
+from flocon.services.dashboard.common import (
+    DashboardFilter,
+    drill,
+    mention_filter,
+    scope_of,
+    whole_days,
+    whole_workspace,
+)
 from flocon.services.mentions import SENTIMENTS, BadFilter, MentionQuery
 from flocon.storage.engine import read
 from flocon.storage.queries import alerts as aq
@@ -20,7 +27,7 @@ from flocon.storage.queries import dashboard as q
 from flocon.storage.queries import tags as tq
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
-from flocon.storage.queries.mention_lists import MentionFilter
+from flocon.storage.queries.mention_lists import MentionFilter, not_muted
 
 #: Emerging themes need this many mentions in the period and in the one before it.
 EMERGING_MIN_MENTIONS: Final = 20
@@ -53,7 +60,10 @@ def _top(
         if not scope.watches:
             return []
         mf = mention_filter(scope, flt, muted=False, since=flt.start, until=flt.end)
-        found = q.top(conn, mf, dimension, limit)
+        days = whole_days(flt.start, flt.end) if whole_workspace(scope, flt) else None
+        if days is not None and not_muted(conn, scope.workspace_id):
+            days = None
+        found = q.top(conn, mf, dimension, limit, whole_days=days)
     return [
         TopRow(
             key=t.key,
@@ -229,7 +239,7 @@ def filter_options(engine: Engine, workspace: str) -> FilterOptions:
     with read(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
         every = wq.list_all(conn, ws.id)
-        langs, kinds = q.present(conn, [w.id for w in every])
+        langs, kinds = q.present_in_workspace(conn, ws.id)
         tags = tq.tag_counts(conn, ws.id)
         mutes = tq.list_mutes(conn, ws.id)
         group_names = q.groups(conn, ws.id)

@@ -2,6 +2,10 @@
 top source kinds, sites and authors, the mentions behind emerging themes, and the values the
 filters can offer.
 
+Without a watch filter, the distinct mentions per hour and the top lists can read the
+workspace's facet rollups (flocon.storage.queries.facets) for whole buckets, and the mentions
+only for the partial days at the edges of the period (same figures, fewer rows read).
+
 Mention-based queries take a :class:`~flocon.storage.queries.mention_lists.MentionFilter` and
 reuse its conditions, so a figure and the list it drills down to select the same rows.
 """
@@ -9,14 +13,24 @@ reuse its conditions, so a figure and the list it drills down to select the same
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Connection, Integer, case, cast, func, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 
 from flocon.storage.queries.mention_lists import MentionFilter, conditions
-from flocon.storage.tables import authors, mentions, rollups, sources, watches
+from flocon.storage.tables import authors, facet_rollups, mentions, rollups, sources, watches
 
 HOUR = 3600
 
@@ -106,11 +120,39 @@ class TopCount:
     negative: int
 
 
-def top(conn: Connection, flt: MentionFilter, dimension: Dimension, limit: int) -> list[TopCount]:
-    """The most frequent source kinds, sites or authors (by author key) among the mentions
-    the filter selects, with how many of their mentions are negative."""
+def _facet_sentiment(flt: MentionFilter) -> Any:
+    """The facet rollups' condition for the filter's sentiment (None: none)."""
+    if flt.sentiment is None:
+        return None
+    return facet_rollups.c.sentiment == ("" if flt.sentiment == "unknown" else flt.sentiment)
+
+
+def facet_hours(conn: Connection, flt: MentionFilter) -> list[HourCount]:
+    """As :func:`distinct_hours` for a filter on the whole workspace (no watch), read from the
+    hourly facet rollups: ``flt.since``/``until`` must be whole hours, and the filter may only
+    carry a sentiment besides them (muted authors and sites count)."""
+    cond = [
+        facet_rollups.c.workspace_id == flt.workspace_id,
+        facet_rollups.c.facet == "total",
+        facet_rollups.c.bucket_start >= flt.since,
+        facet_rollups.c.bucket_start < flt.until,
+    ]
+    sentiment = _facet_sentiment(flt)
+    if sentiment is not None:
+        cond.append(sentiment)
+    stmt = select(
+        facet_rollups.c.bucket_start, facet_rollups.c.sentiment, facet_rollups.c.count
+    ).where(*cond)
+    return [
+        HourCount(None, int(start.timestamp()) // HOUR, str(sent), int(n))
+        for start, sent, n in conn.execute(stmt)
+    ]
+
+
+def _scan_top(conn: Connection, flt: MentionFilter, dimension: Dimension) -> tuple[Any, Any]:
+    """(key, label, n, negative) per key of the mentions the filter selects, and the key."""
     n = func.count().label("n")
-    negative = func.sum(case((mentions.c.sentiment == "negative", 1), else_=0))
+    negative = func.sum(case((mentions.c.sentiment == "negative", 1), else_=0)).label("negative")
     cond = conditions(conn, flt)
     if dimension == "source_kind":
         key: Any = sources.c.kind
@@ -125,16 +167,85 @@ def top(conn: Connection, flt: MentionFilter, dimension: Dimension, limit: int) 
         label = func.coalesce(authors.c.handle, authors.c.name, authors.c.key)
         from_ = mentions.join(authors, authors.c.id == mentions.c.author_id)
     stmt = (
-        select(key, func.min(label), n, negative)
+        select(key.label("key"), func.min(label).label("label"), n, negative)
         .select_from(from_)
         .where(*cond)
         .group_by(key)
-        .order_by(n.desc(), key)
-        .limit(limit)
     )
-    return [
-        TopCount(str(k), str(lab), int(c), int(neg or 0)) for k, lab, c, neg in conn.execute(stmt)
+    return stmt, key
+
+
+def _facet_top(
+    conn: Connection, flt: MentionFilter, dimension: Dimension, since: datetime, until: datetime
+) -> Any:
+    """As :func:`_scan_top` from the daily facet rollups of [since, until) (whole UTC days)."""
+    fr = facet_rollups
+    n = func.sum(fr.c.count).label("n")
+    negative = func.sum(case((fr.c.sentiment == "negative", fr.c.count), else_=0)).label("negative")
+    cond = [
+        fr.c.workspace_id == flt.workspace_id,
+        fr.c.facet == dimension,
+        fr.c.bucket_start >= since,
+        fr.c.bucket_start < until,
     ]
+    sentiment = _facet_sentiment(flt)
+    if sentiment is not None:
+        cond.append(sentiment)
+    if dimension == "author":
+        per_id = select(fr.c.key, n, negative).where(*cond).group_by(fr.c.key).subquery()
+        label = func.coalesce(authors.c.handle, authors.c.name, authors.c.key)
+        return (
+            select(
+                authors.c.key.label("key"),
+                func.min(label).label("label"),
+                func.sum(per_id.c.n).label("n"),
+                func.sum(per_id.c.negative).label("negative"),
+            )
+            .select_from(per_id.join(authors, authors.c.id == cast(per_id.c.key, Integer)))
+            .group_by(authors.c.key)
+        )
+    return (
+        select(fr.c.key.label("key"), func.min(fr.c.key).label("label"), n, negative)
+        .where(*cond)
+        .group_by(fr.c.key)
+    )
+
+
+def top(
+    conn: Connection,
+    flt: MentionFilter,
+    dimension: Dimension,
+    limit: int,
+    *,
+    whole_days: tuple[datetime, datetime] | None = None,
+) -> list[TopCount]:
+    """The most frequent source kinds, sites or authors (by author key) among the mentions
+    the filter selects, with how many of their mentions are negative.
+
+    ``whole_days`` (whole UTC days inside [flt.since, flt.until)): read them from the facet
+    rollups and the mentions only for the rest of the period; only for a filter on the whole
+    workspace (no watch) with no condition but a sentiment, nothing muted."""
+    if whole_days is None:
+        scan, key = _scan_top(conn, flt, dimension)
+        stmt = scan.order_by(literal_column("n").desc(), key).limit(limit)
+        rows = conn.execute(stmt).all()
+    else:
+        first, last = whole_days
+        parts = [_facet_top(conn, flt, dimension, first, last)]
+        if flt.since is not None and flt.since < first:
+            parts.append(_scan_top(conn, replace(flt, until=first), dimension)[0])
+        if flt.until is not None and last < flt.until:
+            parts.append(_scan_top(conn, replace(flt, since=last), dimension)[0])
+        u = union_all(*parts).subquery()
+        total = func.sum(u.c.n)
+        stmt = (
+            select(u.c.key, func.min(u.c.label), total, func.sum(u.c.negative))
+            .group_by(u.c.key)
+            .order_by(total.desc(), u.c.key)
+            .limit(limit)
+        )
+        rows = conn.execute(stmt).all()
+    return [TopCount(str(k), str(lab), int(c), int(neg or 0)) for k, lab, c, neg in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +277,23 @@ def present(conn: Connection, watch_ids: Sequence[int]) -> tuple[list[str], list
     ).scalars()
     kinds = conn.execute(select(rollups.c.source_kind).where(*where).distinct()).scalars()
     return sorted(str(x) for x in langs), sorted(str(x) for x in kinds)
+
+
+def present_in_workspace(conn: Connection, workspace_id: int) -> tuple[list[str], list[str]]:
+    """Languages and source kinds of the workspace's matched mentions, from its facet
+    rollups (what :func:`present` gives for all its watches, reading fewer rows)."""
+    stmt = (
+        select(facet_rollups.c.facet, facet_rollups.c.key)
+        .where(
+            facet_rollups.c.workspace_id == workspace_id,
+            facet_rollups.c.facet.in_(("lang", "source_kind")),
+        )
+        .distinct()
+    )
+    rows = conn.execute(stmt).all()
+    langs = sorted(str(k) for f, k in rows if f == "lang" and k)
+    kinds = sorted(str(k) for f, k in rows if f == "source_kind")
+    return langs, kinds
 
 
 def groups(conn: Connection, workspace_id: int) -> list[str]:

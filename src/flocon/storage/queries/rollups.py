@@ -4,8 +4,12 @@ They change with every write that changes what a watch holds or how a mention is
 classified, inside the same transaction:
 
 * :func:`flocon.storage.queries.watches.link` / ``unlink`` add / subtract the pairs;
-* :func:`flocon.storage.queries.analysis.store_results` subtracts the mentions' old keys and
-  adds the new ones.
+* :func:`flocon.storage.queries.analysis.store_results` (and corrections) subtract the
+  mentions' old keys and add the new ones.
+
+The workspace's facet rollups (:mod:`flocon.storage.queries.facets`: distinct matched
+mentions) follow in the same calls: a mention is added with its first watch link, subtracted
+with its last one, and moved when its sentiment changes.
 
 Readers (:func:`series`) aggregate the dimensions they do not need. :func:`expected`
 recomputes everything from the raw data; ``flocon rollups check`` compares, ``rebuild``
@@ -20,11 +24,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, case, delete, func, select
+from sqlalchemy import Connection, and_, case, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from flocon.storage.queries import facets
 from flocon.storage.queries.mentions import one_of
-from flocon.storage.tables import mention_watches, mentions, rollups, sources, watches
+from flocon.storage.tables import (
+    facet_rollups,
+    mention_watches,
+    mentions,
+    rollups,
+    sources,
+    watches,
+)
 
 __all__ = [
     "BUCKETS",
@@ -33,6 +45,7 @@ __all__ = [
     "apply_pairs",
     "bucket_start",
     "expected",
+    "forget_watch",
     "rebuild_all",
     "replace",
     "series",
@@ -74,16 +87,19 @@ def _keys(watch_id: int, row: Any) -> Iterator[Key]:
 
 
 def _mention_rows(conn: Connection, mention_ids: Sequence[int]) -> dict[int, Any]:
-    """The rollup dimensions of original (non-duplicate) mentions, by id."""
+    """The rollup (and facet) dimensions of original (non-duplicate) mentions, by id."""
     out: dict[int, Any] = {}
     for start in range(0, len(mention_ids), _CHUNK):
         chunk = mention_ids[start : start + _CHUNK]
         stmt = (
             select(
                 mentions.c.id,
+                mentions.c.workspace_id,
                 mentions.c.occurred_at,
                 mentions.c.sentiment,
                 mentions.c.lang,
+                mentions.c.site,
+                mentions.c.author_id,
                 sources.c.kind,
             )
             .join(sources, sources.c.id == mentions.c.source_id)
@@ -130,14 +146,23 @@ def _upsert(conn: Connection, deltas: Mapping[Key, int]) -> None:
         )
 
 
-def apply_pairs(conn: Connection, pairs: Iterable[tuple[int, int]], sign: int) -> None:
-    """Add (``sign`` = 1) or subtract (−1) (mention_id, watch_id) pairs from the rollups."""
-    by_mention: dict[int, list[int]] = {}
-    for mention_id, watch_id in pairs:
-        by_mention.setdefault(mention_id, []).append(watch_id)
-    if not by_mention:
-        return
-    rows = _mention_rows(conn, sorted(by_mention))
+def _links(conn: Connection, mention_ids: Sequence[int]) -> Counter[int]:
+    """How many watch links each mention has now."""
+    out: Counter[int] = Counter()
+    for start in range(0, len(mention_ids), _CHUNK):
+        chunk = mention_ids[start : start + _CHUNK]
+        stmt = (
+            select(mention_watches.c.mention_id, func.count())
+            .where(one_of(conn, mention_watches.c.mention_id, chunk))
+            .group_by(mention_watches.c.mention_id)
+        )
+        out.update({int(m): int(n) for m, n in conn.execute(stmt)})
+    return out
+
+
+def _apply_watches(
+    conn: Connection, rows: Mapping[int, Any], by_mention: Mapping[int, list[int]], sign: int
+) -> None:
     deltas: Counter[Key] = Counter()
     for mention_id, row in rows.items():
         for watch_id in by_mention[mention_id]:
@@ -146,18 +171,56 @@ def apply_pairs(conn: Connection, pairs: Iterable[tuple[int, int]], sign: int) -
     _upsert(conn, deltas)
 
 
+def apply_pairs(conn: Connection, pairs: Iterable[tuple[int, int]], sign: int) -> None:
+    """Add (``sign`` = 1) or subtract (−1) (mention_id, watch_id) pairs from the rollups.
+
+    Called after the pairs are linked (+1) or before they are unlinked (−1): a mention whose
+    links are all these pairs is added to (or subtracted from) the facet rollups."""
+    by_mention: dict[int, list[int]] = {}
+    for mention_id, watch_id in pairs:
+        by_mention.setdefault(mention_id, []).append(watch_id)
+    if not by_mention:
+        return
+    ids = sorted(by_mention)
+    rows = _mention_rows(conn, ids)
+    _apply_watches(conn, rows, by_mention, sign)
+    if rows:
+        links = _links(conn, sorted(rows))
+        edge = [row for m, row in rows.items() if links[m] == len(by_mention[m])]
+        facets.apply_rows(conn, edge, sign)
+
+
 def apply_mentions(conn: Connection, mention_ids: Sequence[int], sign: int) -> None:
-    """Add or subtract mentions under every watch they are linked to (before and after
-    their analysis columns change)."""
-    pairs: list[tuple[int, int]] = []
+    """Add or subtract mentions under every watch they are linked to, and in the facet
+    rollups when they are linked to any (before and after their analysis columns change)."""
+    by_mention: dict[int, list[int]] = {}
     ids = sorted(set(mention_ids))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         stmt = select(mention_watches.c.mention_id, mention_watches.c.watch_id).where(
             one_of(conn, mention_watches.c.mention_id, chunk)
         )
-        pairs.extend((int(m), int(w)) for m, w in conn.execute(stmt))
-    apply_pairs(conn, pairs, sign)
+        for m, w in conn.execute(stmt):
+            by_mention.setdefault(int(m), []).append(int(w))
+    if not by_mention:
+        return
+    rows = _mention_rows(conn, sorted(by_mention))
+    _apply_watches(conn, rows, by_mention, sign)
+    facets.apply_rows(conn, rows.values(), sign)
+
+
+def forget_watch(conn: Connection, watch_id: int) -> None:
+    """Before a watch and its links are deleted (its own rollups go with it): subtract from
+    the facet rollups the mentions that no other watch links."""
+    others = mention_watches.alias("others")
+    alone = select(mention_watches.c.mention_id).where(
+        mention_watches.c.watch_id == watch_id,
+        ~select(others.c.mention_id)
+        .where(others.c.mention_id == mention_watches.c.mention_id, others.c.watch_id != watch_id)
+        .exists(),
+    )
+    ids = sorted(int(m) for m in conn.execute(alone).scalars())
+    facets.apply_rows(conn, _mention_rows(conn, ids).values(), -1)
 
 
 def expected(
@@ -217,9 +280,12 @@ def replace(conn: Connection, watch_ids: Sequence[int], counts: Mapping[Key, int
 
 
 def rebuild_all(conn: Connection) -> None:
-    """Recompute every rollup from the mentions (used by the migration that creates them)."""
+    """Recompute every rollup, per watch and per workspace (facets), from the mentions."""
     ids = [int(w) for w in conn.execute(select(watches.c.id)).scalars()]
     replace(conn, ids, expected(conn, None))
+    # Migrations older than 0008 call this before the facet table exists.
+    if inspect(conn).has_table(facet_rollups.name):
+        facets.rebuild_all(conn)
 
 
 @dataclass(frozen=True, slots=True)

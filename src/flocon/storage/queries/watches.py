@@ -95,6 +95,7 @@ def update_fields(conn: Connection, watch_id: int, **fields: Any) -> Watch:
 
 
 def remove(conn: Connection, watch_id: int) -> None:
+    rollups.forget_watch(conn, watch_id)
     conn.execute(delete(mention_watches).where(mention_watches.c.watch_id == watch_id))
     conn.execute(delete(watches).where(watches.c.id == watch_id))
 
