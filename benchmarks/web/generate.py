@@ -38,7 +38,8 @@ The database must be new (or empty: no mention yet); it is created and migrated 
   text and are marked ``duplicate_of`` it (reason ``near``), linked to the same watches as
   ingest links them; **tags**: 1 % carry a tag; 12 open alerts.
 * **Rollups**: filled by :func:`flocon.storage.queries.rollups.rebuild_all` once every
-  mention is stored (the same code ``flocon rollups rebuild`` runs).
+  mention is stored (the same code ``flocon rollups rebuild`` runs): the per-watch rollups
+  and the workspace's facet rollups (schema 0008).
 * PostgreSQL only: ``VACUUM ANALYZE`` at the end, what autovacuum does soon after a bulk
   load (statistics, and the visibility map index-only scans need; flocon's import also runs
   ``ANALYZE`` as tables grow). SQLite gets no ``ANALYZE``: flocon never runs it, so the
@@ -74,7 +75,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from benchmarks.corpus import DEFAULT_DATASETS, iter_records
-from sqlalchemy import Engine, event, func, insert, select, text
+from sqlalchemy import Engine, event, func, insert, inspect, select, text
 
 IntArray = npt.NDArray[np.int64]
 
@@ -639,6 +640,10 @@ def generate(engine: Engine, *, mentions_n: int, days: int, seed: int, datasets:
                     f"(SELECT max({column}) FROM {table}))"
                 )
         rollup_rows = int(conn.execute(select(func.count()).select_from(rollups)).scalar_one())
+        if inspect(conn).has_table("facet_rollups"):
+            rollup_rows += int(
+                conn.exec_driver_sql("SELECT count(*) FROM facet_rollups").scalar_one()
+            )
     if engine.dialect.name == "postgresql":
         # What autovacuum does after a bulk load: statistics, and the visibility map that
         # index-only scans need (VACUUM cannot run inside a transaction).
@@ -681,7 +686,7 @@ def iter_lines(summary: Summary, engine: Engine, total_s: float) -> Iterator[str
     yield (
         f"generated {summary.mentions:,} mentions ({summary.matched:,} original matched, "
         f"{summary.links:,} watch links), {summary.authors:,} authors, {summary.sources} "
-        f"sources, {summary.rollups:,} rollup rows on {engine.dialect.name} in {total_s:.0f} s; "
+        f"sources, {summary.rollups:,} rollup rows (per watch and facets) on {engine.dialect.name} in {total_s:.0f} s; "
         f"database {database_size(engine) / 2**20:,.0f} MiB"
     )
     for step, seconds in summary.steps.items():

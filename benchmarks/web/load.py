@@ -54,6 +54,7 @@ from benchmarks.web.common import (
     data_span,
     ensure_member,
     make_token,
+    open_database,
     pct,
     serve,
 )
@@ -329,9 +330,12 @@ async def api_user(
 
 
 def write_import_files(folder: Path, *, files: int, items: int, stamp: str) -> list[Path]:
-    """JSONL files of real texts (new ids), published during the last two hours."""
+    """JSONL files of real texts (new ids), published during the last two hours; each run
+    starts at another place of the corpus, so that runs do not repeat each other's texts."""
     records = iter_records()
-    rng = random.Random(7)
+    rng = random.Random(stamp)
+    for _ in range(rng.randrange(100_000)):
+        next(records)
     now = datetime.now(UTC)
     paths = []
     for k in range(files):
@@ -488,11 +492,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give --database-url or set FLOCON_DATABASE_URL")
     low, _, high = args.think.partition(",")
     think = (float(low), float(high or low))
-    from flocon.settings import Settings
-    from flocon.storage.engine import build_engine
     from flocon.storage.tables import mentions
 
-    engine = build_engine(Settings(database_url=args.database_url))
+    engine = open_database(args.database_url)
     with engine.connect() as conn:
         count = conn.execute(select(func.count()).select_from(mentions)).scalar_one()
     cheap_hashing()

@@ -43,6 +43,7 @@ from benchmarks.web.common import (
     data_span,
     ensure_member,
     make_token,
+    open_database,
     pct,
     serve,
     sign_in,
@@ -336,10 +337,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url or set FLOCON_DATABASE_URL")
-    from flocon.settings import Settings
-    from flocon.storage.engine import build_engine
 
-    engine = build_engine(Settings(database_url=args.database_url))
+    engine = open_database(args.database_url)
     first, last = data_span(engine)
     with engine.connect() as conn:
         from flocon.storage.tables import mentions

@@ -216,12 +216,19 @@ def count_matching(conn: Connection, flt: MentionFilter, folded_terms: Sequence[
     return int(conn.execute(stmt).scalar_one())
 
 
+def _same_workspace(workspace_id: int) -> Any:
+    """The workspace test of lookups by id or parent: written so that SQLite's planner, which
+    has no statistics, uses the id or parent index rather than scanning the workspace's
+    index (1.4 s for a busy thread at a million mentions, 0.1 ms this way)."""
+    return (mentions.c.workspace_id + 0) == workspace_id
+
+
 def by_ids(conn: Connection, workspace_id: int, ids: Sequence[int]) -> dict[int, Mention]:
     """Mentions of the workspace among ``ids``, by id (others are left out)."""
     found: dict[int, Mention] = {}
     for chunk in chunks(sorted(set(ids))):
         stmt = _select_mentions().where(
-            mentions.c.workspace_id == workspace_id, one_of(conn, mentions.c.id, chunk)
+            _same_workspace(workspace_id), one_of(conn, mentions.c.id, chunk)
         )
         found.update((m.id, m) for m in _mentions(conn, conn.execute(stmt).all()))
     return found
@@ -244,7 +251,7 @@ def replies_to(
         stmt = (
             select(mentions.c.id, mentions.c.parent_id)
             .where(
-                mentions.c.workspace_id == workspace_id,
+                _same_workspace(workspace_id),
                 one_of(conn, mentions.c.parent_id, chunk),
             )
             .order_by(mentions.c.occurred_at, mentions.c.id)
