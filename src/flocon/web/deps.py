@@ -9,8 +9,9 @@ too low answers 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from flocon.errors import FloconError, NotFound
 from flocon.services import accounts
 from flocon.settings import Settings
+from flocon.storage.engine import write
 
 SESSION_COOKIE = "flocon_session"
 
@@ -65,6 +67,30 @@ class Ctx:
             raise accounts.PermissionDenied(
                 f"this needs the {needed} role or above; yours is {self.role}"
             )
+
+
+def audit(
+    ctx: Ctx,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Record a write made from a page or the API in the audit log, with the API token's id
+    when one was used (never a secret in ``details``)."""
+    entry = dict(details or {})
+    if ctx.viewer.token is not None:
+        entry["api_token_id"] = ctx.viewer.token.token_id
+    with write(ctx.engine) as conn:
+        accounts.record(
+            conn,
+            workspace_id=ctx.workspace_id,
+            actor=ctx.viewer.user,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            details=entry,
+        )
 
 
 def engine_of(request: Request) -> Engine:

@@ -22,7 +22,6 @@ from flocon.errors import ConfigError
 from flocon.services import accounts, analysis, importing, tags
 from flocon.services import mentions as svc
 from flocon.services.mentions import MentionQuery
-from flocon.storage.engine import write
 from flocon.web.api.schemas_mentions import (
     BulkIn,
     BulkOut,
@@ -43,7 +42,7 @@ from flocon.web.api.schemas_mentions import (
     ThreadOut,
 )
 from flocon.web.api.schemas_workspace import DEFAULT_LIMIT, MAX_LIMIT, slice_page
-from flocon.web.deps import Ctx, as_manager, as_viewer
+from flocon.web.deps import Ctx, as_manager, as_viewer, audit
 from flocon.web.ui import mentions as actions
 
 router = APIRouter(prefix="/workspaces/{ws}", tags=["mentions"])
@@ -279,18 +278,7 @@ def _audit_push(ctx: Ctx, source: str, report: PushReport) -> None:
         "unmatched": report.unmatched,
         "rejected": len(report.rejected),
     }
-    if ctx.viewer.token is not None:
-        details["api_token_id"] = ctx.viewer.token.token_id
-    with write(ctx.engine) as conn:
-        accounts.record(
-            conn,
-            workspace_id=ctx.workspace_id,
-            actor=ctx.viewer.user,
-            action="mentions.push",
-            object_type="source",
-            object_id=f"push:{source}",
-            details=details,
-        )
+    audit(ctx, "mentions.push", "source", f"push:{source}", details)
 
 
 @router.post(

@@ -7,19 +7,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from flocon.domain.models import Mention, Watch, WatchKind
 from flocon.domain.query import parse
 from flocon.errors import FloconError, QuerySyntaxError
-from flocon.services import accounts
 from flocon.services.watches import BackfillResult, QueryPreview
-from flocon.storage.engine import write
-from flocon.web.deps import Ctx
 
 #: The longest query the web accepts (a watch query is a few lines at most).
 MAX_QUERY = 10_000
@@ -249,24 +246,3 @@ def _decode(cursor: str) -> str | int:
     if not isinstance(value, str | int):
         raise FloconError("invalid cursor: use the next_cursor of the previous page")
     return value
-
-
-def audit(
-    ctx: Ctx,
-    action: str,
-    *,
-    object_type: str,
-    object_id: str | int,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    """Record a write made from the web or the API in the audit log (never a secret)."""
-    with write(ctx.engine) as conn:
-        accounts.record(
-            conn,
-            workspace_id=ctx.workspace_id,
-            actor=ctx.viewer.user,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            details=details,
-        )

@@ -31,8 +31,8 @@ from flocon.web.api.schemas_sources import (
     source_public,
     source_test_result,
 )
-from flocon.web.api.schemas_watches import DEFAULT_LIMIT, MAX_LIMIT, audit, paginate
-from flocon.web.deps import Ctx, as_manager, as_viewer
+from flocon.web.api.schemas_watches import DEFAULT_LIMIT, MAX_LIMIT, paginate
+from flocon.web.deps import Ctx, as_manager, as_viewer, audit
 
 router = APIRouter(prefix="/workspaces/{ws}", tags=["sources"])
 

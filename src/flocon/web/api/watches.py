@@ -21,13 +21,12 @@ from flocon.web.api.schemas_watches import (
     WatchList,
     WatchPublic,
     WatchUpdate,
-    audit,
     check_query,
     paginate,
     preview_out,
     watch_public,
 )
-from flocon.web.deps import Ctx, as_manager, as_viewer
+from flocon.web.deps import Ctx, as_manager, as_viewer, audit
 
 router = APIRouter(prefix="/workspaces/{ws}", tags=["watches"])
 

@@ -17,10 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from flocon.errors import AlreadyExists, ConfigError, FloconError
 from flocon.services import accounts, alerting
 from flocon.services.signals import KINDS
-from flocon.storage.engine import write
 from flocon.storage.queries.alert_lists import ListedAlert
 from flocon.storage.queries.alerts import DeliveryRow
-from flocon.web.deps import Ctx, as_admin, as_agent, as_manager, as_viewer
+from flocon.web.deps import Ctx, as_admin, as_agent, as_manager, as_viewer, audit
 from flocon.web.i18n import _
 from flocon.web.render import page
 from flocon.web.security import csrf_protect
@@ -83,24 +82,6 @@ def _labels() -> dict[str, Any]:
 
 
 # -- actions shared with the REST API ----------------------------------------------------------
-
-
-def audit(
-    ctx: Ctx, action: str, object_type: str, object_id: str | int, details: dict[str, Any]
-) -> None:
-    """Record a write made from the web (never with a secret in ``details``)."""
-    if ctx.viewer.token is not None:
-        details = {**details, "api_token_id": ctx.viewer.token.token_id}
-    with write(ctx.engine) as conn:
-        accounts.record(
-            conn,
-            workspace_id=ctx.workspace_id,
-            actor=ctx.viewer.user,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            details=details,
-        )
 
 
 def set_alert_status(ctx: Ctx, alert_id: int, status: str) -> ListedAlert:

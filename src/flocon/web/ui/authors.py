@@ -22,11 +22,10 @@ from flocon.analysis.influence import describe
 from flocon.domain.models import Mention
 from flocon.errors import ConfigError
 from flocon.services import alerting, influence, mentions
-from flocon.web.deps import Ctx, as_manager, as_viewer
+from flocon.web.deps import Ctx, as_manager, as_viewer, audit
 from flocon.web.i18n import _
 from flocon.web.render import page
 from flocon.web.security import csrf_protect
-from flocon.web.ui.alerts import audit
 
 router = APIRouter(prefix="/w/{ws}", dependencies=[Depends(csrf_protect)])
 

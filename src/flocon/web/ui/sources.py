@@ -26,9 +26,8 @@ from flocon.errors import FloconError
 from flocon.services import sources as svc
 from flocon.web import i18n
 from flocon.web.api.schemas_sources import N_, KindForm, health_of, kind_form
-from flocon.web.api.schemas_watches import audit
 from flocon.web.api.sources import check_name, find_source, health, run_test, stored_keys
-from flocon.web.deps import Ctx, as_manager, as_viewer
+from flocon.web.deps import Ctx, as_manager, as_viewer, audit
 from flocon.web.i18n import _
 from flocon.web.render import page
 from flocon.web.security import csrf_protect

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from flocon.domain.models import Watch, WatchKind
 from flocon.errors import AlreadyExists, FloconError, QuerySyntaxError
 from flocon.services import watches as svc
-from flocon.web.api.schemas_watches import MAX_QUERY, QueryCheckOut, audit, check_query
-from flocon.web.deps import Ctx, as_manager, as_viewer
+from flocon.web.api.schemas_watches import MAX_QUERY, QueryCheckOut, check_query
+from flocon.web.deps import Ctx, as_manager, as_viewer, audit
 from flocon.web.i18n import _
 from flocon.web.render import page
 from flocon.web.security import csrf_protect
