@@ -137,6 +137,20 @@ def _background(now: datetime, count: int = 150) -> list[dict[str, Any]]:
                 "source": f"{kind}:{kind}.example",
             }
         )
+    # A bad day for Globex two days ago: its net sentiment that day is negative, so every chart
+    # export meets negative numbers (which must stay numbers, not guarded text).
+    for i in range(20):
+        at = now - timedelta(days=2, minutes=i)
+        rows.append(
+            {
+                "id": f"bad-day-{i}",
+                "text": NEGATIVE[i % len(NEGATIVE)].format(brand="Globex"),
+                "url": f"https://forum.example/angry{i}/{i}",
+                "author": {"handle": f"angry{i}", "name": f"Angry {i}", "followers": 10},
+                "published_at": at.isoformat(),
+                "source": "forum:forum.example",
+            }
+        )
     return rows
 
 

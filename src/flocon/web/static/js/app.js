@@ -26,6 +26,7 @@
   var charts = {};
 
   function csvCell(value) {
+    if (typeof value === "number") { return isFinite(value) ? String(value) : ""; }  // a number is never a formula
     var text = value === null || value === undefined ? "" : String(value);
     if (/^[=+\-@\t\r]/.test(text)) { text = "'" + text; }  // no formula injection in spreadsheets
     if (/[",\n\r]/.test(text)) { text = '"' + text.replace(/"/g, '""') + '"'; }
