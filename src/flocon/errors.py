@@ -100,3 +100,24 @@ class ParseError(ConnectorError):
     """A fetched payload could not be parsed."""
 
     retryable = False
+
+
+class PostRejected(ConnectorError):
+    """A platform refused a reply or a moderation action for what it says or where it goes
+    (text too long, thread locked, comments closed, duplicate): retrying the same request
+    cannot help, a person must change the text or give up."""
+
+    retryable = False
+
+
+class TemplateError(FloconError):
+    """A saved-reply template is malformed, or a value it needs is missing.
+
+    ``position`` is the 0-based character offset of the problem in the template,
+    ``reason`` a short sentence a user understands.
+    """
+
+    def __init__(self, position: int, reason: str) -> None:
+        super().__init__(f"position {position}: {reason}")
+        self.position = position
+        self.reason = reason

@@ -157,6 +157,25 @@ class HttpClient:
             accept=accept_statuses,
         )
 
+    async def put(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept_statuses: Collection[int] = (),
+    ) -> HttpResponse:
+        """PUT a JSON value or a form (posting connectors: Discourse's unhide)."""
+        return await self._request(
+            "PUT",
+            url,
+            headers=headers,
+            params=None,
+            payload=_Payload(json, data),
+            accept=accept_statuses,
+        )
+
     # -- one request: its redirect chain -------------------------------------------------
 
     async def _request(
