@@ -149,3 +149,22 @@ def test_upgrading_from_the_first_schema_keeps_mentions(database_url: str) -> No
             conn, [Draft(source_kind="import", source_name="old.jsonl", text="x", external_id="b")]
         )
     eng.dispose()
+
+
+def test_the_migrations_build_the_schema_the_code_declares(engine: Engine) -> None:
+    """Every table, column and index of flocon.storage.tables exists after the migrations."""
+    from sqlalchemy import inspect
+
+    from flocon.storage import tables
+
+    found = inspect(engine)
+    for name, table in tables.metadata.tables.items():
+        assert found.has_table(name), name
+        columns = {c["name"]: c for c in found.get_columns(name)}
+        # PostgreSQL's full-text column is the migrations' own (generated, never written).
+        extra = set(columns) - {c.name for c in table.columns} - {"search_vector"}
+        assert not extra and {c.name for c in table.columns} <= set(columns), name
+        for column in table.columns:
+            assert columns[column.name]["nullable"] == column.nullable, (name, column.name)
+        indexes = {i["name"] for i in found.get_indexes(name)}
+        assert {i.name for i in table.indexes} <= indexes, name

@@ -201,3 +201,15 @@ def test_token_revoke_stops_the_token(engine: Engine) -> None:
     assert code == 0
     assert accounts.authenticate_token(engine, created["secret"]) is None
     assert [t["state"] for t in run_json("token", "list")] == ["revoked"]
+
+
+def test_token_create_takes_the_member_first_and_prints_a_bearer_token(engine: Engine) -> None:
+    add("alice@example.com", "agent")
+    code, out, _ = run("token", "create", "alice@example.com", "--scope", "write")
+    assert code == 0
+    auth = accounts.authenticate_token(engine, out.strip())
+    assert auth is not None
+    assert (auth.user.email, auth.scopes) == ("alice@example.com", ("read", "write"))
+    assert [t["name"] for t in run_json("token", "list")] == ["api"]
+    code, _, err = run("token", "create", "nobody@example.com")
+    assert code != 0 and "nobody@example.com" in err

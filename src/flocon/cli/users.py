@@ -277,6 +277,37 @@ def token_add(
     sys.stdout.write(secret + "\n")
 
 
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Argument(help="E-mail of the member the token acts as.")],
+    scope: Annotated[
+        str,
+        typer.Option("--scope", help="read, or write (read and write; needs agent or above)."),
+    ] = "read",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="What the token is for (default: 'api', shown in lists)."),
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", help="Expiry date or datetime (ISO 8601, UTC); default never."),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    database_url: DatabaseOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create an API token for EMAIL and print it, once (sent as `Authorization: Bearer ...`)."""
+    token_add(
+        name or "api",
+        user=email,
+        scope=scope,
+        expires=expires,
+        workspace=workspace,
+        database_url=database_url,
+        json_=json_,
+    )
+
+
 @token_app.command("list")
 def token_list(
     workspace: WorkspaceOpt = None,

@@ -542,3 +542,213 @@ facet_rollups = Table(
     Column("sentiment", String(10), primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+# --- the shared inbox (issue 7): cases, their notes, replies and timeline -------------------
+
+#: A mention (or its whole thread, ``scope`` "thread") that needs a human answer. ``status``:
+#: new, open, waiting, resolved, ignored (with ``ignored_reason``); ``priority``: low, normal,
+#: high, urgent; ``origin``: manual, rule or suggested (flocon's needs-answer signal).
+#: ``risk`` orders the inbox; ``risk_factors`` (JSON) holds its visible inputs. ``version``
+#: grows on every change: an update that names an older version is refused (two agents).
+#: ``title`` keeps the mention's text at creation, so a case outlives a deleted mention.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True),
+    Column("scope", String(10), nullable=False, server_default="mention"),
+    Column("status", String(10), nullable=False, server_default="new"),
+    Column("ignored_reason", Text, nullable=True),
+    Column("priority", String(10), nullable=False, server_default="normal"),
+    Column("assignee_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("watch_id", Integer, ForeignKey("watches.id", ondelete="SET NULL"), nullable=True),
+    Column("channel", String(50), nullable=False, server_default=""),
+    Column("lang", String(20), nullable=True),
+    Column("origin", String(10), nullable=False, server_default="manual"),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("risk", Float, nullable=False, server_default="0"),
+    Column("risk_factors", Text, nullable=False, server_default="{}"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(320), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("first_response_at", UTCDateTime, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("first_response_due_at", UTCDateTime, nullable=True),
+    Column("resolution_due_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("version", Integer, nullable=False, server_default="1"),
+    UniqueConstraint("workspace_id", "mention_id"),
+    Index("ix_cases_inbox", "workspace_id", "status", "risk"),
+    Index("ix_cases_assignee", "assignee_id", "status"),
+)
+
+#: A case's timeline: created, status, assign, priority, note, reply, tag, escalated...
+#: (``details``: JSON, never a secret). Nothing in it is ever edited or deleted.
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("actor", String(320), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("details", Text, nullable=False, server_default="{}"),
+    Index("ix_case_events_case", "case_id", "id"),
+)
+
+#: Internal notes of a case; ``mentioned``: JSON list of the user ids @mentioned in ``text``.
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("author", String(320), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("mentioned", Text, nullable=False, server_default="[]"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_case_notes_case", "case_id", "id"),
+)
+
+#: Answers of a case. ``mode``: "send" (posted by flocon through the platform) or "record" (made
+#: elsewhere, with its ``url``). ``status``: draft, sending, sent, failed (``error``, and
+#: ``retryable``), recorded. A reply is stored before it is sent, so none is ever lost.
+case_replies = Table(
+    "case_replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("author", String(320), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("url", Text, nullable=True),
+    Column("external_id", String(500), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("retryable", Boolean, nullable=False, server_default=false()),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("tone", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_case_replies_case", "case_id", "id"),
+)
+
+case_tags = Table(
+    "case_tags",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(100), primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Index("ix_case_tags_tag", "workspace_id", "tag"),
+)
+
+#: Who has a case open, or is writing a reply to it, and when last seen: the collision warning.
+case_presence = Table(
+    "case_presence",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("activity", String(10), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+#: Reply templates of a workspace, per language, with variables such as {author}.
+saved_replies = Table(
+    "saved_replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("lang", String(10), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_by", String(320), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "name", "lang"),
+)
+
+#: A workspace's inbox settings: business hours and SLA targets (JSON), and whether flocon
+#: suggests cases from its needs-answer signal.
+inbox_settings = Table(
+    "inbox_settings",
+    metadata,
+    Column(
+        "workspace_id",
+        Integer,
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("business_hours", Text, nullable=False, server_default="{}"),
+    Column("sla", Text, nullable=False, server_default="{}"),
+    Column("suggest", Boolean, nullable=False, server_default=sqltrue()),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: The accounts flocon posts replies with (a Mastodon account, a WordPress site...);
+#: ``credentials`` is a Fernet token like the sources' and is never shown or logged.
+posting_accounts = Table(
+    "posting_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("platform", String(50), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("credentials", Text, nullable=True),
+    Column("created_by", String(320), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "platform", "name"),
+)
+
+#: Inbox rules run on new mentions: ``conditions`` and ``actions`` are JSON; ``position``
+#: orders them.
+inbox_rules = Table(
+    "inbox_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("position", Integer, nullable=False, server_default="0"),
+    Column("enabled", Boolean, nullable=False, server_default=false()),
+    Column("conditions", Text, nullable=False, server_default="{}"),
+    Column("actions", Text, nullable=False, server_default="{}"),
+    Column("created_by", String(320), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+#: Moderation of the brand's own spaces: hold, approve, hide (with a public reason), spam.
+#: Never a deletion; every action kept with its author and outcome (``status``: done, failed).
+moderation_actions = Table(
+    "moderation_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True),
+    Column("action", String(10), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("actor", String(320), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_moderation_mention", "workspace_id", "mention_id"),
+)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from flocon import __version__
 from flocon.errors import AlreadyExists, FloconError, NotFound, QuerySyntaxError
-from flocon.services import accounts
+from flocon.services import accounts, cases
 from flocon.settings import Settings
 from flocon.storage.engine import build_engine
 from flocon.web import api, ui
@@ -127,6 +127,14 @@ def create_app(
         response = _error(request, 429, str(exc))
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
+
+    @app.exception_handler(cases.CaseExists)
+    async def _case_exists(request: Request, exc: cases.CaseExists) -> Response:
+        return _error(request, 409, str(exc), case_id=exc.case_id)
+
+    @app.exception_handler(cases.CaseConflict)
+    async def _case_conflict(request: Request, exc: cases.CaseConflict) -> Response:
+        return _error(request, 409, str(exc), current_version=exc.current_version)
 
     @app.exception_handler(AlreadyExists)
     async def _exists(request: Request, exc: AlreadyExists) -> Response:

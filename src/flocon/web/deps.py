@@ -148,6 +148,48 @@ def current_viewer(request: Request) -> Viewer:
     return viewer
 
 
+def _ctx(request: Request, viewer: Viewer, membership: accounts.Membership, needed: str) -> Ctx:
+    ctx = Ctx(
+        viewer=viewer,
+        workspace=membership.workspace,
+        workspace_id=membership.workspace_id,
+        role=membership.role,
+        engine=engine_of(request),
+        settings=settings_of(request),
+    )
+    ctx.require(needed)
+    request.state.ctx = ctx
+    return ctx
+
+
+def token_workspace(needed: str = "viewer") -> Callable[[Request, str | None], Ctx]:
+    """A dependency for routes without ``{ws}`` in their path (``/api/v1/cases``): the
+    workspace of the API token, or the ``workspace`` query parameter, or the user's only
+    workspace."""
+
+    def dependency(request: Request, workspace: str | None = None) -> Ctx:
+        viewer = current_viewer(request)
+        if workspace:
+            chosen = [m for m in viewer.memberships if m.workspace == workspace]
+            if not chosen:
+                raise NotFound(f"no workspace named {workspace!r}")
+        else:
+            chosen = list(viewer.memberships)
+            if len(chosen) > 1:
+                raise WorkspaceNeeded(
+                    "you are a member of several workspaces: name one with ?workspace=NAME"
+                )
+            if not chosen:
+                raise NotFound("you are not a member of any workspace")
+        return _ctx(request, viewer, chosen[0], needed)
+
+    return dependency
+
+
+class WorkspaceNeeded(FloconError):
+    """A route without a workspace in its path, called by a member of several."""
+
+
 def in_workspace(needed: str = "viewer") -> Callable[[Request, str], Ctx]:
     """A dependency giving the :class:`Ctx` of the ``{ws}`` path parameter, at least ``needed``."""
 
@@ -155,17 +197,7 @@ def in_workspace(needed: str = "viewer") -> Callable[[Request, str], Ctx]:
         viewer = current_viewer(request)
         for m in viewer.memberships:
             if m.workspace == ws:
-                ctx = Ctx(
-                    viewer=viewer,
-                    workspace=m.workspace,
-                    workspace_id=m.workspace_id,
-                    role=m.role,
-                    engine=engine_of(request),
-                    settings=settings_of(request),
-                )
-                ctx.require(needed)
-                request.state.ctx = ctx
-                return ctx
+                return _ctx(request, viewer, m, needed)
         raise NotFound(f"no workspace named {ws!r}")
 
     return dependency

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -167,6 +167,15 @@ def fmt_number(value: float | int | None, digits: int = 0) -> str:
         return "–"
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=current().locale)
+
+
+def fmt_duration(seconds: float | int | None) -> str:
+    """A duration in words of the current locale ("3 hours", "3 heures"); "–" when unknown."""
+    if seconds is None:
+        return "–"
+    return format_timedelta(
+        max(0, round(seconds)), threshold=1.5, format="short", locale=current().locale
+    )
 
 
 def fmt_percent(value: float | None, digits: int = 0) -> str:

@@ -23,6 +23,7 @@ from flocon.web.security import CSRF_FIELD, csrf_token
 NAV: tuple[tuple[str, str], ...] = (
     ("dashboard", "Dashboard"),
     ("mentions", "Mentions"),
+    ("inbox", "Inbox"),
     ("watches", "Watches"),
     ("sources", "Sources"),
     ("alerts", "Alerts"),
@@ -88,6 +89,7 @@ def environment() -> Environment:
     env.filters["date"] = i18n.fmt_date
     env.filters["num"] = i18n.fmt_number
     env.filters["pct"] = i18n.fmt_percent
+    env.filters["duration"] = i18n.fmt_duration
     env.filters["safe_url"] = _safe_url
     env.globals["json_script"] = _json_script
     env.globals["query"] = _query

@@ -5,9 +5,18 @@ OpenAPI at ``/api/v1/openapi.json``. Authenticated by a workspace API token
 
 from fastapi import APIRouter, Depends
 
-from flocon.web.api import alerts, authors, dashboard, mentions, sources, watches, workspace
+from flocon.web.api import (
+    alerts,
+    authors,
+    cases,
+    dashboard,
+    mentions,
+    sources,
+    watches,
+    workspace,
+)
 from flocon.web.security import csrf_protect
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
-for _module in (workspace, dashboard, mentions, watches, sources, alerts, authors):
+for _module in (workspace, dashboard, mentions, watches, sources, alerts, authors, cases):
     router.include_router(_module.router)
