@@ -692,6 +692,8 @@ inbox_settings = Table(
     Column("business_hours", Text, nullable=False, server_default="{}"),
     Column("sla", Text, nullable=False, server_default="{}"),
     Column("suggest", Boolean, nullable=False, server_default=sqltrue()),
+    # The last mention id the inbox rules and suggestions have seen (flocon.services.cases).
+    Column("last_mention_id", Integer, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

@@ -10,6 +10,7 @@ from flocon.web.api import (
     authors,
     cases,
     dashboard,
+    inbox,
     mentions,
     sources,
     watches,
@@ -18,5 +19,5 @@ from flocon.web.api import (
 from flocon.web.security import csrf_protect
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
-for _module in (workspace, dashboard, mentions, watches, sources, alerts, authors, cases):
+for _module in (workspace, dashboard, mentions, watches, sources, alerts, authors, cases, inbox):
     router.include_router(_module.router)

@@ -10,8 +10,10 @@ from flocon.web.ui import (
     dashboard,
     inbox,
     mentions,
+    moderation,
     settings,
     sources,
+    team,
     watches,
 )
 
@@ -19,6 +21,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     dashboard.router,
     mentions.router,
+    moderation.router,
+    team.router,
     inbox.router,
     watches.router,
     sources.router,
