@@ -383,3 +383,14 @@ def test_sla_due_times_follow_business_hours(engine: Engine, seed: Seed) -> None
         svc.set_inbox_settings(
             engine, "default", actor="cli", business_hours={"timezone": "Mars/Olympus"}
         )
+
+
+def test_a_note_or_a_tag_does_not_make_a_status_change_stale(engine: Engine, seed: Seed) -> None:
+    (mid,) = seed([ANGRY])
+    case = svc.create_case(engine, "default", mention_id=mid, actor="cli")
+    svc.add_note(engine, "default", case.id, actor="cli", text="looking into it")
+    svc.tag_case(engine, "default", case.id, actor="cli", add=["refund"])
+    changed = svc.update_case(
+        engine, "default", case.id, actor="cli", status="open", version=case.row.version
+    )
+    assert changed.status == "open" and changed.row.version == case.row.version + 1

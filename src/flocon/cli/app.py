@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from flocon import __version__
 from flocon.cli import alerts as alerts_cli
 from flocon.cli import analysis as analysis_cli
+from flocon.cli import inbox as inbox_cli
 from flocon.cli import influence as influence_cli
 from flocon.cli import query as query_cli
 from flocon.cli import quickstart as quickstart_cli
@@ -85,6 +86,7 @@ app.add_typer(rollups_cli.app, name="rollups")
 app.add_typer(alerts_cli.alerts_app, name="alerts")
 app.add_typer(alerts_cli.rules_app, name="alert-rule")
 app.command("replay")(alerts_cli.replay)
+app.add_typer(inbox_cli.app, name="inbox")
 app.command("analyze")(analysis_cli.analyze)
 app.command("reanalyze")(analysis_cli.reanalyze)
 app.command("correct")(analysis_cli.correct)

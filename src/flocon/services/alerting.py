@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from flocon.credentials import CredentialBox
 from flocon.domain.models import Mention, Watch
@@ -50,6 +50,7 @@ __all__ = [
     "list_deliveries",
     "list_rules",
     "page_alerts",
+    "queue_message",
     "remove_rule",
     "route",
     "watch_loop",
@@ -280,6 +281,43 @@ def route(
                     )
                     report.deliveries += 1
     return report
+
+
+def queue_message(
+    conn: Connection,
+    workspace_id: int,
+    rule: aq.RuleRow,
+    *,
+    subject: str,
+    body: str,
+    payload: dict[str, Any],
+    now: datetime,
+    urgent: bool = False,
+) -> int:
+    """Store, in the caller's transaction, one delivery per channel of ``rule`` for a message
+    that is not an alert (an inbox escalation, an inbox rule's notification): held for the
+    rule's digest, or delayed by its quiet hours unless ``urgent`` (like a high-severity
+    alert). :func:`deliver_due` sends it. Returns how many deliveries were stored."""
+    status, next_at = "pending", None
+    if rule.digest != "off":
+        status, next_at = "held", _digest_at(rule, now)
+    elif not urgent:
+        next_at = _quiet_until(rule, now)
+    for channel in range(len(rule.channels_shown)):
+        aq.add_delivery(
+            conn,
+            workspace_id,
+            rule_id=rule.id,
+            channel=channel,
+            alert_ids=[],
+            status=status,
+            created_at=now,
+            next_attempt_at=next_at,
+            subject=subject.replace("\n", " ")[:250],
+            body=body,
+            payload=payload,
+        )
+    return len(rule.channels_shown)
 
 
 @dataclass

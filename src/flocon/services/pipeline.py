@@ -1,5 +1,6 @@
 """The long-running loop of one process: read the sources that are due, follow the streamed
-ones, and run the detectors and alert deliveries, until told to stop.
+ones, run the detectors and alert deliveries, and the inbox check (rules, suggested cases,
+escalation), until told to stop.
 
 ``flocon fetch`` runs it in the foreground; ``flocon run`` runs it beside the web app in the
 same event loop. It returns once ``stop`` is set, after the batch in flight is stored.
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from flocon.connectors.http import build_http_client
 from flocon.credentials import CredentialBox
 from flocon.services import alerting, fetching
+from flocon.services.cases import automation
 from flocon.settings import Settings
 
 __all__ = ["run_pipeline"]
@@ -52,20 +54,24 @@ async def run_pipeline(
 
     ``on_outcome`` sees each polled source's outcome, ``on_batch`` each streamed batch,
     ``on_cycle`` each finished scheduling cycle, ``on_alerts`` each detector run's report.
-    New mentions wake the detectors at once instead of at their next minute.
+    New mentions wake the detectors at once instead of at their next minute, and the inbox
+    check (:func:`flocon.services.cases.automation.inbox_loop`, which runs with the alerts).
     """
     box = CredentialBox(settings)
     wake = asyncio.Event()
+    inbox_wake = asyncio.Event()
 
     def outcome(o: fetching.SourceOutcome) -> None:
         if o.ok and o.counts.new:
             wake.set()
+            inbox_wake.set()
         if on_outcome is not None:
             on_outcome(o)
 
     def batch(o: fetching.SourceOutcome) -> None:
         if o.ok and o.counts.new:
             wake.set()
+            inbox_wake.set()
         if on_batch is not None:
             on_batch(o)
 
@@ -74,6 +80,7 @@ async def run_pipeline(
         tasks[-1] = asyncio.create_task(
             alerting.watch_loop(engine, settings, stop, wake, on_report=on_alerts)
         )
+        tasks[-2] = asyncio.create_task(automation.inbox_loop(engine, settings, stop, inbox_wake))
     try:
         async with build_http_client(settings) as http:
             while not stop.is_set():

@@ -502,7 +502,7 @@ def add_note(
         q.insert_event(
             conn, case_id, at=at, user_id=user_id, actor=name, kind="note", details=details
         )
-        q.update_case(conn, case_id, {"updated_at": at})
+        q.update_case(conn, case_id, {"updated_at": at}, bump=False)
         _audit(conn, ws.id, actor, "case.note", case_id, details, at)
         return next(n for n in q.notes(conn, case_id) if n.id == note_id)
 
@@ -531,7 +531,7 @@ def tag_case(
             q.insert_event(
                 conn, case_id, at=at, user_id=user_id, actor=name, kind="tag", details=details
             )
-            q.update_case(conn, case_id, {"updated_at": at})
+            q.update_case(conn, case_id, {"updated_at": at}, bump=False)
             _audit(conn, ws.id, actor, "case.tag", case_id, details, at)
         return present(conn, _load(conn, ws.id, case_id), at)
 

@@ -121,6 +121,9 @@ def add_account(
 ) -> AccountInfo:
     """Store an account flocon posts with; its credentials are sealed (Fernet)."""
     platform = platform.strip().lower()
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ConfigError("a posting account needs a name of 1 to 200 characters")
     if posting.poster_for(platform) is None:
         known = ", ".join(sorted(posting.POSTERS))
         raise ConfigError(f"flocon cannot post to {platform!r} (it can to: {known})")

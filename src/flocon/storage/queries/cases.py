@@ -259,15 +259,19 @@ def update_case(
     values: Mapping[str, Any],
     *,
     expected_version: int | None = None,
+    bump: bool = True,
 ) -> bool:
-    """Apply ``values`` and bump the version; False when ``expected_version`` is stale."""
+    """Apply ``values`` and bump the version (unless ``bump`` is False: a note or a tag does
+    not conflict with a change of status); False when ``expected_version`` is stale."""
     row = dict(values)
     if "risk_factors" in row:
         row["risk_factors"] = json.dumps(row["risk_factors"], sort_keys=True)
     stmt = update(cases).where(cases.c.id == case_id)
     if expected_version is not None:
         stmt = stmt.where(cases.c.version == expected_version)
-    result = conn.execute(stmt.values(**row, version=cases.c.version + 1))
+    if bump:
+        row["version"] = cases.c.version + 1
+    result = conn.execute(stmt.values(**row))
     return result.rowcount == 1
 
 

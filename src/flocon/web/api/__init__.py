@@ -11,6 +11,7 @@ from flocon.web.api import (
     cases,
     dashboard,
     inbox,
+    inbox_rules,
     mentions,
     sources,
     watches,
@@ -19,5 +20,16 @@ from flocon.web.api import (
 from flocon.web.security import csrf_protect
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
-for _module in (workspace, dashboard, mentions, watches, sources, alerts, authors, cases, inbox):
+for _module in (
+    workspace,
+    dashboard,
+    mentions,
+    watches,
+    sources,
+    alerts,
+    authors,
+    cases,
+    inbox,
+    inbox_rules,
+):
     router.include_router(_module.router)

@@ -9,6 +9,7 @@ from flocon.web.ui import (
     authors,
     dashboard,
     inbox,
+    inbox_rules,
     mentions,
     moderation,
     settings,
@@ -23,6 +24,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     mentions.router,
     moderation.router,
     team.router,
+    # Before the inbox's: its /inbox/{case_id} would take /inbox/rules.
+    inbox_rules.router,
     inbox.router,
     watches.router,
     sources.router,
