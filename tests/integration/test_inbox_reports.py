@@ -107,6 +107,8 @@ def test_the_team_report_counts_times_and_sla(engine: Engine) -> None:
     assert a["unassigned"].opened == 1
     assert report.by["priority"]["normal"].opened == 4
     assert report.by["channel"]["forum"].opened == 4
+    assert report.by["watch"]["Acme"].opened == 4
+    assert sorted(report.by["watch"]["Acme"].first_response_s) == [3600, 7200, 36000]
 
     rows = list(csv.DictReader(io.StringIO(report_csv(report))))
     assert rows[0]["dimension"] == "all" and rows[0]["opened"] == "4"

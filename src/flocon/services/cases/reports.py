@@ -1,5 +1,5 @@
 """Reports on the team's work for a period: cases opened and resolved, first-response and
-resolution times (median and 90th percentile) by agent, channel and priority, and SLA
+resolution times (median and 90th percentile) by agent, watch, channel and priority, and SLA
 compliance; as records for pages and the API, and as CSV.
 
 Attribution: a first response counts for the member who wrote the first reply (sent or
@@ -23,9 +23,9 @@ from sqlalchemy import Engine, and_, func, or_, select
 from flocon.errors import ConfigError
 from flocon.storage.engine import read
 from flocon.storage.queries import workspaces as wsq
-from flocon.storage.tables import case_replies, cases, users
+from flocon.storage.tables import case_replies, cases, users, watches
 
-DIMENSIONS: Final = ("agent", "channel", "priority")
+DIMENSIONS: Final = ("agent", "watch", "channel", "priority")
 CSV_COLUMNS: Final = (
     "dimension",
     "key",
@@ -40,6 +40,8 @@ CSV_COLUMNS: Final = (
     "resolution_sla_pct",
 )
 UNASSIGNED: Final = "unassigned"
+#: The watch key of cases whose mention matched no watch (or whose watch was removed).
+NO_WATCH: Final = "(no watch)"
 MAX_DAYS: Final = 366
 
 
@@ -136,9 +138,14 @@ def team_report(
     total = Figures()
     by: dict[str, dict[str, Figures]] = {d: {} for d in DIMENSIONS}
 
-    def groups(agent: str | None, channel: str, priority: str) -> list[Figures]:
+    def groups(agent: str | None, watch: str, channel: str, priority: str) -> list[Figures]:
         found = [total]
-        for dimension, key in (("agent", agent), ("channel", channel), ("priority", priority)):
+        for dimension, key in (
+            ("agent", agent),
+            ("watch", watch),
+            ("channel", channel),
+            ("priority", priority),
+        ):
             if key is not None:
                 found.append(by[dimension].setdefault(key or "", Figures()))
         return found
@@ -172,11 +179,12 @@ def team_report(
                 cases.c.resolution_due_at,
                 users.c.email.label("assignee"),
                 responder.c.author.label("responder"),
+                watches.c.name.label("watch"),
             )
             .select_from(
-                cases.outerjoin(users, users.c.id == cases.c.assignee_id).outerjoin(
-                    responder, responder.c.case_id == cases.c.id
-                )
+                cases.outerjoin(users, users.c.id == cases.c.assignee_id)
+                .outerjoin(responder, responder.c.case_id == cases.c.id)
+                .outerjoin(watches, watches.c.id == cases.c.watch_id)
             )
             .where(
                 cases.c.workspace_id == ws.id,
@@ -188,14 +196,15 @@ def team_report(
             )
         ).all()
     for r in rows:
+        watch = r.watch or NO_WATCH
         if start <= r.created_at < end:
-            for g in groups(None, r.channel, r.priority):
+            for g in groups(None, watch, r.channel, r.priority):
                 g.opened += 1
             agent_key = r.assignee or UNASSIGNED
             by["agent"].setdefault(agent_key, Figures()).opened += 1
         if r.first_response_at is not None and start <= r.first_response_at < end:
             seconds = (r.first_response_at - r.created_at).total_seconds()
-            for g in groups(r.responder or UNASSIGNED, r.channel, r.priority):
+            for g in groups(r.responder or UNASSIGNED, watch, r.channel, r.priority):
                 g.first_response_s.append(seconds)
                 if r.first_response_due_at is not None:
                     g.first_response_due += 1
@@ -207,11 +216,11 @@ def team_report(
             and r.status in ("new", "open", "waiting")
         ):
             # Still unanswered after its due time: a miss.
-            for g in groups(r.assignee or UNASSIGNED, r.channel, r.priority):
+            for g in groups(r.assignee or UNASSIGNED, watch, r.channel, r.priority):
                 g.first_response_due += 1
         if r.status == "resolved" and r.resolved_at is not None and start <= r.resolved_at < end:
             seconds = (r.resolved_at - r.created_at).total_seconds()
-            for g in groups(r.assignee or UNASSIGNED, r.channel, r.priority):
+            for g in groups(r.assignee or UNASSIGNED, watch, r.channel, r.priority):
                 g.resolved += 1
                 g.resolution_s.append(seconds)
                 if r.resolution_due_at is not None:

@@ -51,6 +51,7 @@ class TeamReportOut(BaseModel):
     until: datetime
     total: FiguresOut
     by_agent: dict[str, FiguresOut]
+    by_watch: dict[str, FiguresOut]
     by_channel: dict[str, FiguresOut]
     by_priority: dict[str, FiguresOut]
 
@@ -79,6 +80,7 @@ def report(
         until=found.until,
         total=FiguresOut.of(found.total),
         by_agent={k: FiguresOut.of(v) for k, v in found.by["agent"].items()},
+        by_watch={k: FiguresOut.of(v) for k, v in found.by["watch"].items()},
         by_channel={k: FiguresOut.of(v) for k, v in found.by["channel"].items()},
         by_priority={k: FiguresOut.of(v) for k, v in found.by["priority"].items()},
     )

@@ -21,7 +21,12 @@ PERIODS = (7, 30, 90)
 
 
 def dimension_labels() -> dict[str, str]:
-    return {"agent": _("By agent"), "channel": _("By channel"), "priority": _("By priority")}
+    return {
+        "agent": _("By agent"),
+        "watch": _("By watch"),
+        "channel": _("By channel"),
+        "priority": _("By priority"),
+    }
 
 
 @router.get("/inbox/report", response_class=HTMLResponse, include_in_schema=False)
