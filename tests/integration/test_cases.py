@@ -256,6 +256,14 @@ def test_notes_record_the_teammates_they_mention(engine: Engine, seed: Seed) -> 
     assert sorted(note.mentioned) == sorted([bob.id, alice.id])
     with pytest.raises(ConfigError):
         svc.add_note(engine, "default", case.id, actor=alice, text="   ")
+    mentioning = svc.list_cases(
+        engine, "default", svc.CaseQuery(view="mentioning"), viewer_id=bob.id
+    )
+    assert [c.id for c in mentioning.cases] == [case.id]
+    assert (
+        svc.list_cases(engine, "default", svc.CaseQuery(view="mentioning"), viewer_id=12345).cases
+        == []
+    )
     events = svc.get_case(engine, "default", case.id).events
     assert events[-1].kind == "note"
     assert sorted(events[-1].details["mentioned"]) == [

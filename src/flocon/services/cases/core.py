@@ -255,7 +255,8 @@ def create_in(
 
 @dataclass(frozen=True, slots=True)
 class CaseQuery:
-    """The inbox's filters. ``view``: "mine", "unassigned" or "overdue" (saved views);
+    """The inbox's filters. ``view``: "mine", "unassigned", "overdue" or "mentioning" (cases
+    whose notes @mention the viewer) — the saved views;
     ``statuses`` defaults to the active ones (new, open, waiting)."""
 
     statuses: tuple[str, ...] = ACTIVE
@@ -268,7 +269,7 @@ class CaseQuery:
     view: str | None = None
 
 
-VIEWS: Final = ("mine", "unassigned", "overdue")
+VIEWS: Final = ("mine", "unassigned", "overdue", "mentioning")
 
 
 def _conditions(
@@ -282,6 +283,8 @@ def _conditions(
     unassigned = False
     if query.view is not None:
         _check_choice(query.view, VIEWS, "view")
+    if query.view in ("mine", "mentioning") and viewer_id is None:
+        raise ConfigError(f"'{query.view}' needs a signed-in member")
     if query.view == "mine" or query.assignee == "me":
         if viewer_id is None:
             raise ConfigError("'mine' needs a signed-in member")
@@ -304,6 +307,7 @@ def _conditions(
         lang=query.lang or None,
         tag=normalise_tag(query.tag) if query.tag else None,
         overdue_at=now if query.view == "overdue" else None,
+        mentioning=viewer_id if query.view == "mentioning" else None,
     )
 
 

@@ -288,6 +288,21 @@ class CaseConditions:
     lang: str | None = None
     tag: str | None = None
     overdue_at: datetime | None = None
+    #: Only cases whose notes @mention this user.
+    mentioning: int | None = None
+
+
+def cases_mentioning(conn: Connection, workspace_id: int, user_id: int) -> list[int]:
+    """Ids of the workspace's cases with a note that @mentions ``user_id``."""
+    rows = conn.execute(
+        select(case_notes.c.case_id, case_notes.c.mentioned)
+        .join(cases, cases.c.id == case_notes.c.case_id)
+        .where(
+            cases.c.workspace_id == workspace_id,
+            case_notes.c.mentioned.contains(str(user_id)),
+        )
+    )
+    return sorted({r.case_id for r in rows if user_id in json.loads(r.mentioned or "[]")})
 
 
 def list_cases(conn: Connection, workspace_id: int, flt: CaseConditions) -> list[CaseRow]:
@@ -323,6 +338,8 @@ def list_cases(conn: Connection, workspace_id: int, flt: CaseConditions) -> list
                 cases.c.resolution_due_at < at,
             )
         )
+    if flt.mentioning is not None:
+        where.append(cases.c.id.in_(cases_mentioning(conn, workspace_id, flt.mentioning) or [-1]))
     rows = conn.execute(_select_cases().where(*where).order_by(cases.c.id))
     return [_case(r) for r in rows]
 

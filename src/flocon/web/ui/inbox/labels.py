@@ -28,6 +28,7 @@ def view_labels() -> dict[str, str]:
         "mine": _("Mine"),
         "unassigned": _("Unassigned"),
         "overdue": _("Overdue"),
+        "mentioning": _("Mentioning me"),
     }
 
 
