@@ -94,8 +94,10 @@ def _audit(
     )
 
 
-def present(conn: Connection, row: q.CaseRow, now: datetime) -> Case:
-    """The public record of a stored case at ``now``."""
+def present(
+    conn: Connection, row: q.CaseRow, now: datetime, *, tags: list[str] | None = None
+) -> Case:
+    """The public record of a stored case at ``now`` (``tags``: already read, for lists)."""
     active = row.status in ACTIVE
     answered = row.first_response_at is not None
     waiting = risk_model.waiting_factor(row.created_at, answered=answered, active=active, now=now)
@@ -106,7 +108,7 @@ def present(conn: Connection, row: q.CaseRow, now: datetime) -> Case:
 
     return Case(
         row=row,
-        tags=tuple(q.tags(conn, [row.id]).get(row.id, [])),
+        tags=tuple(tags if tags is not None else q.tags(conn, [row.id]).get(row.id, [])),
         risk=value,
         risk_factors=shown,
         waiting_seconds=(
@@ -341,7 +343,11 @@ def list_cases(
         ws = wsq.get_by_name(conn, workspace)
         flt = _conditions(conn, ws.id, query or CaseQuery(), viewer_id, at)
         rows = q.list_cases(conn, ws.id, flt)
-        shown = [present(conn, r, at) for r in rows]
+        tags: dict[int, list[str]] = {}
+        ids = [r.id for r in rows]
+        for i in range(0, len(ids), 500):
+            tags.update(q.tags(conn, ids[i : i + 500]))
+        shown = [present(conn, r, at, tags=tags.get(r.id, [])) for r in rows]
     shown.sort(key=lambda c: (-c.risk, c.row.created_at, c.id))
     chunk = shown[start : start + limit]
     more = start + limit < len(shown)
