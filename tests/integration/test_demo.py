@@ -134,6 +134,20 @@ def test_the_detectors_raise_alerts_on_the_brands_bursts(built: Built, engine: E
     assert all(a.evidence and a.explanation for a in found)
 
 
+def test_the_inbox_holds_suggested_cases_for_tweets_that_ask_or_complain(
+    built: Built, engine: Engine
+) -> None:
+    from flocon.services import cases as cases_svc
+
+    page = cases_svc.list_cases(engine, "demo", limit=200)
+    assert built.summary.cases == page.total > 0
+    assert all(c.row.origin == "suggested" for c in page.cases)
+    ids = [c.row.mention_id for c in page.cases if c.row.mention_id is not None]
+    with read(engine) as conn:
+        flags = conn.execute(select(mentions.c.needs_answer).where(mentions.c.id.in_(ids)))
+        assert all(flags.scalars())
+
+
 def test_no_author_is_invented(built: Built, engine: Engine) -> None:
     with read(engine) as conn:
         stored = conn.execute(select(func.count()).select_from(authors)).scalar_one()

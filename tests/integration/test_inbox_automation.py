@@ -171,6 +171,23 @@ def test_the_first_check_records_where_the_inbox_starts_and_acts_on_nothing(
         assert iq.read_cursor(conn, 1) == mid
 
 
+def test_on_a_new_install_the_first_mentions_are_new(
+    engine: Engine, settings: Settings, seed: Seeder
+) -> None:
+    # Saving settings does not start the inbox; the first check on an empty database does.
+    cases_svc.set_inbox_settings(engine, "default", actor="cli", suggest=True)
+    with read(engine) as conn:
+        assert iq.read_cursor(conn, 1) is None
+    first = automation.check_inbox(engine, settings, now=later())
+    assert first.started == ["default"]
+    with read(engine) as conn:
+        assert iq.read_cursor(conn, 1) == 0
+    (mid,) = seed([QUESTION])
+    automation.check_inbox(engine, settings, now=later())
+    case = case_of(engine, mid)
+    assert case is not None and case.origin == "suggested"
+
+
 def test_mentions_still_settling_wait_for_the_next_check(
     engine: Engine, settings: Settings, seed: Seeder
 ) -> None:

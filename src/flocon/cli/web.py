@@ -155,7 +155,7 @@ def demo(
     out.print(
         f"demo workspace '{summary.workspace}': {summary.mentions} mentions, "
         f"watches {', '.join(summary.watches)}, {summary.alerts} alerts, "
-        f"{summary.authors_scored} authors scored"
+        f"{summary.authors_scored} authors scored, {summary.cases} cases in the inbox"
     )
     if prepare_only:
         return

@@ -46,15 +46,18 @@ from flocon.services import analysis as analysis_svc
 from flocon.services import influence as influence_svc
 from flocon.services import watches as watches_svc
 from flocon.services import workspaces as workspaces_svc
+from flocon.services.cases import automation
 from flocon.services.replay import read_drafts, run_clock
 from flocon.settings import Settings, default_data_dir, redact_url
 from flocon.storage import migrate
-from flocon.storage.engine import build_engine, read
+from flocon.storage.engine import build_engine, read, write
+from flocon.storage.queries import inbox_rules as inbox_q
 from flocon.storage.queries import influence as iq
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
 from flocon.storage.tables import (
     alerts,
+    cases,
     mention_watches,
     mentions,
     sources,
@@ -124,6 +127,7 @@ class DemoSummary:
     alerts: int
     authors_scored: int
     shifted_by: timedelta
+    cases: int = 0
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -249,6 +253,9 @@ def _build(
     analysis_svc.set_profile(engine, WORKSPACE, PROFILE)
     for name, query, kind in WATCHES:
         watches_svc.add_watch(engine, WORKSPACE, name=name, query=query, kind=kind, group=GROUP)
+    with write(engine) as conn:
+        # The inbox starts before the first tweet: the replayed ones are all new to it.
+        inbox_q.set_cursor(conn, wsq.get_by_name(conn, WORKSPACE).id, 0, now)
     drafts = _sample()
     if limit is not None:
         drafts = drafts[-max(limit, 1) :]
@@ -267,6 +274,10 @@ def _build(
     progress("influence", 0, 1)
     influence_svc.compute_influence(engine, WORKSPACE)
     progress("influence", 1, 1)
+    # Suggested cases for the tweets that ask or complain, as the running inbox check would
+    # open them (once every tweet has settled).
+    settled = max(now, datetime.now(UTC)) + timedelta(seconds=automation.SETTLE_S + 1)
+    automation.check_workspace(engine, settings, WORKSPACE, now=settled)
 
 
 def _holds_demo(engine: Engine) -> bool:
@@ -311,6 +322,9 @@ def _summary(settings: Settings) -> DemoSummary:
                 )
             ).scalar_one()
             scored = iq.scope_state(conn, ws.id, None)
+            opened = conn.execute(
+                select(func.count()).select_from(cases).where(cases.c.workspace_id == ws.id)
+            ).scalar_one()
     finally:
         engine.dispose()
     original = _sample()[-1].published_at
@@ -323,4 +337,5 @@ def _summary(settings: Settings) -> DemoSummary:
         alerts=int(alerted),
         authors_scored=scored.authors if scored is not None else 0,
         shifted_by=(last - original) if last is not None else timedelta(0),
+        cases=int(opened),
     )

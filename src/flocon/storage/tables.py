@@ -692,8 +692,9 @@ inbox_settings = Table(
     Column("business_hours", Text, nullable=False, server_default="{}"),
     Column("sla", Text, nullable=False, server_default="{}"),
     Column("suggest", Boolean, nullable=False, server_default=sqltrue()),
-    # The last mention id the inbox rules and suggestions have seen (flocon.services.cases).
-    Column("last_mention_id", Integer, nullable=False, server_default="0"),
+    # The last mention id the inbox rules and suggestions have seen (flocon.services.cases);
+    # NULL until the first check, which starts the inbox at the newest mention.
+    Column("last_mention_id", Integer, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

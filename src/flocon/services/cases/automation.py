@@ -303,7 +303,7 @@ def _run_rules(
         with write(engine) as conn:
             ws = wsq.get_by_name(conn, name)
             cursor = q.read_cursor(conn, ws.id, lock=True)
-            if cursor == 0:
+            if cursor is None:
                 q.set_cursor(conn, ws.id, q.max_mention_id(conn), now)
                 report.started.append(name)
                 return

@@ -127,16 +127,17 @@ def delete_rule(conn: Connection, rule_id: int) -> None:
 # -- the cursor of seen mentions ----------------------------------------------------------------
 
 
-def read_cursor(conn: Connection, workspace_id: int, *, lock: bool = False) -> int:
-    """The last mention id the rules have seen (0: never ran). ``lock`` holds the settings
-    row until the transaction ends (PostgreSQL), so two checks never run the same batch."""
+def read_cursor(conn: Connection, workspace_id: int, *, lock: bool = False) -> int | None:
+    """The last mention id the rules have seen (None: never ran; 0: from the first mention).
+    ``lock`` holds the settings row until the transaction ends (PostgreSQL), so two checks
+    never run the same batch."""
     stmt = select(inbox_settings.c.last_mention_id).where(
         inbox_settings.c.workspace_id == workspace_id
     )
     if lock:
         stmt = stmt.with_for_update()
     value = conn.execute(stmt).scalar()
-    return int(value or 0)
+    return None if value is None else int(value)
 
 
 def set_cursor(conn: Connection, workspace_id: int, value: int, now: datetime) -> None:

@@ -170,7 +170,7 @@ def upgrade() -> None:
         _text("business_hours", False, "{}"),
         _text("sla", False, "{}"),
         sa.Column("suggest", sa.Boolean(), nullable=False, server_default=sa.true()),
-        sa.Column("last_mention_id", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("last_mention_id", sa.Integer(), nullable=True),
         _when("updated_at"),
     )
     op.create_table(
