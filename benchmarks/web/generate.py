@@ -39,7 +39,7 @@ The database must be new (or empty: no mention yet); it is created and migrated 
   ingest links them; **tags**: 1 % carry a tag; 12 open alerts.
 * **Rollups**: filled by :func:`flocon.storage.queries.rollups.rebuild_all` once every
   mention is stored (the same code ``flocon rollups rebuild`` runs): the per-watch rollups
-  and the workspace's facet rollups (schema 0008).
+  and the facet rollups of the workspace, its groups and its watches (schema 0010).
 * PostgreSQL only: ``VACUUM ANALYZE`` at the end, what autovacuum does soon after a bulk
   load (statistics, and the visibility map index-only scans need; flocon's import also runs
   ``ANALYZE`` as tables grow). SQLite gets no ``ANALYZE``: flocon never runs it, so the

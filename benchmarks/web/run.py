@@ -138,6 +138,20 @@ def probes(engine: Engine) -> list[Probe]:
             (*d30, ("watch", "Apple"), ("lang", "en")),
             baseline=False,
         ),
+        Probe(
+            "dashboard API, 30 days, negative",
+            dash,
+            (*d30, ("sentiment", "negative")),
+            baseline=False,
+        ),
+        Probe("dashboard API, 30 days, en", dash, (*d30, ("lang", "en")), baseline=False),
+        Probe(
+            "dashboard page, 30 days, group Topics",
+            "/w/{ws}/dashboard",
+            (("range", "30d"), ("group", "Topics")),
+            api=False,
+            baseline=False,
+        ),
         Probe("mentions API, first page", men),
         Probe(
             "mentions API, filtered (Apple, negative, en)",
@@ -280,12 +294,19 @@ def _dashboard_calls(
     )
     return [
         ("filter_options", lambda: dash.filter_options(engine, "default")),
-        ("volume (rollups + distinct per hour)", lambda: dash.volume(engine, "default", flt)),
-        ("share_of_voice (rollups)", lambda: dash.share_of_voice(engine, "default", share_flt)),
+        ("volume (facet rollups)", lambda: dash.volume(engine, "default", flt)),
+        (
+            "share_of_voice (facet rollups)",
+            lambda: dash.share_of_voice(engine, "default", share_flt),
+        ),
         ("top_sources", lambda: dash.top_sources(engine, "default", flt)),
         ("top_sites", lambda: dash.top_sites(engine, "default", flt)),
         ("top_authors", lambda: dash.top_authors(engine, "default", flt)),
-        ("emerging", lambda: dash.emerging(engine, "default", flt)),
+        ("emerging (cached)", lambda: dash.emerging(engine, "default", flt)),
+        (
+            "emerging, computed (cache bypassed)",
+            lambda: dash.emerging(engine, "default", flt, cache=False),
+        ),
         ("open_alerts", lambda: dash.open_alerts(engine, "default", limit=100)),
         ("gather (everything)", lambda: gather(engine, "default", flt, groups=groups)),
     ]
@@ -298,6 +319,10 @@ def _mention_calls(engine: Engine) -> list[tuple[str, Callable[[], object]]]:
     return [
         ("page_mentions, first page", lambda: svc.page_mentions(engine, "default", everything)),
         ("count_mentions, everything", lambda: svc.count_mentions(engine, "default", everything)),
+        (
+            "count_mentions, everything, at most 10,001 (the page)",
+            lambda: svc.count_mentions(engine, "default", everything, at_most=10_001),
+        ),
         (
             "count_mentions, search 'earthquake'",
             lambda: svc.count_mentions(engine, "default", search),

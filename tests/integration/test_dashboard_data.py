@@ -21,6 +21,7 @@ from flocon.services import dashboard as dash
 from flocon.services import mentions as mentions_svc
 from flocon.services import tags as tags_svc
 from flocon.services import watches as watches_svc
+from flocon.services.dashboard import themes as themes_mod
 from flocon.services.importing import import_stream
 from flocon.services.mentions import BadFilter
 from flocon.settings import Settings
@@ -355,3 +356,57 @@ def test_an_empty_workspace_shows_zeros(engine: Engine) -> None:
     assert dash.share_of_voice(engine, "default", flt) == []
     assert dash.top_sites(engine, "default", flt) == []
     assert dash.emerging(engine, "default", flt) == []
+
+
+def test_emerging_themes_are_computed_once_then_read_until_stale(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(engine)
+    flt = dash.DashboardFilter(since=datetime(2011, 10, 18, tzinfo=UTC), until=END)
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    first = dash.emerging(engine, "default", flt, now=now)
+    assert first
+    computed: list[int] = []
+    real = themes_mod._compute
+
+    def counting(*args: Any) -> list[dash.EmergingTheme]:
+        computed.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(themes_mod, "_compute", counting)
+    fresh = now + dash.THEMES_FRESH - timedelta(minutes=1)
+    assert dash.emerging(engine, "default", flt, now=fresh) == first
+    assert computed == []
+    # Another filter, or a new mute, is another entry: computed at once.
+    dash.emerging(engine, "default", replace(flt, sentiment="negative"), now=fresh)
+    assert computed == [1]
+    tags_svc.mute(engine, "default", kind="author", value="fan1", actor="cm@acme.test")
+    muted = dash.emerging(engine, "default", flt, now=fresh)
+    assert computed == [1, 1]
+    # Stale: computed again.
+    assert dash.emerging(engine, "default", flt, now=fresh + dash.THEMES_FRESH) == muted
+    assert computed == [1, 1, 1]
+
+
+def test_emerging_themes_see_new_mentions_once_stale(engine: Engine) -> None:
+    load(engine)
+    flt = dash.DashboardFilter(since=datetime(2011, 10, 18, tzinfo=UTC), until=END)
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    before = dash.emerging(engine, "default", flt, now=now)
+    data = "".join(
+        json.dumps(
+            {
+                "id": f"new{i}",
+                "text": f"Apple recall of the zorblax charger number {i}, zorblax everywhere",
+                "published_at": "2011-10-20T12:00:00Z",
+            }
+        )
+        + "\n"
+        for i in range(40)
+    ).encode()
+    settings = Settings(database_url=str(engine.url), sentiment_profile="fast")
+    import_stream(engine, "default", io.BytesIO(data), fmt="jsonl", settings=settings)
+    assert dash.emerging(engine, "default", flt, now=now + timedelta(minutes=5)) == before
+    after = dash.emerging(engine, "default", flt, now=now + dash.THEMES_FRESH)
+    assert after != before
+    assert any("zorblax" in t.label or "zorblax" in " ".join(t.phrases) for t in after)

@@ -9,6 +9,7 @@ import io
 import json
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
@@ -21,6 +22,7 @@ from flocon.cli import app
 from flocon.domain.models import AuthorRef, Draft
 from flocon.services import analysis as analysis_svc
 from flocon.services import dashboard as dash
+from flocon.services import mentions as mentions_svc
 from flocon.services import rollups as rollups_svc
 from flocon.services import watches as watches_svc
 from flocon.services.dashboard import charts, lists
@@ -62,10 +64,12 @@ def ingest(engine: Engine, drafts: list[Draft], analyse: bool = True) -> None:
         ingestor.ingest_batch(conn, drafts, prepared)
 
 
-def facet_totals(engine: Engine, facet: str) -> Counter[str]:
+def facet_totals(engine: Engine, facet: str, scope: str = "") -> Counter[str]:
     with read(engine) as conn:
         rows = conn.execute(
-            select(facet_rollups.c.key, facet_rollups.c.count).where(facet_rollups.c.facet == facet)
+            select(facet_rollups.c.key, facet_rollups.c.count).where(
+                facet_rollups.c.facet == facet, facet_rollups.c.scope == scope
+            )
         ).all()
     out: Counter[str] = Counter()
     for key, n in rows:
@@ -124,9 +128,19 @@ def test_check_finds_facet_drift_and_rebuild_repairs_it(engine: Engine) -> None:
     watches_svc.add_watch(engine, "default", name="Acme", query="acme")
     ingest(engine, [draft(str(i), f"Acme {i} super", T0 + timedelta(days=i)) for i in range(3)])
     with write(engine) as conn:
-        conn.execute(delete(facet_rollups).where(facet_rollups.c.facet == "site"))
         conn.execute(
-            update(facet_rollups).where(facet_rollups.c.bucket_start == T0).values(count=5)
+            delete(facet_rollups).where(
+                facet_rollups.c.facet == "site", facet_rollups.c.scope == ""
+            )
+        )
+        conn.execute(
+            update(facet_rollups)
+            .where(
+                facet_rollups.c.bucket_start == T0,
+                facet_rollups.c.facet == "total",
+                facet_rollups.c.scope == "",
+            )
+            .values(count=5)
         )
     report = rollups_svc.check(engine, "default")
     assert report.differences == []
@@ -153,7 +167,11 @@ def test_cli_check_exits_1_on_facet_drift(sqlite_url: str, monkeypatch: pytest.M
     ok = runner.invoke(app, ["rollups", "check", "--json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["facet_differences"] == 0
     with write(engine) as conn:
-        conn.execute(delete(facet_rollups).where(facet_rollups.c.facet == "total"))
+        conn.execute(
+            delete(facet_rollups).where(
+                facet_rollups.c.facet == "total", facet_rollups.c.scope == ""
+            )
+        )
     bad = runner.invoke(app, ["rollups", "check"])
     assert bad.exit_code == 1 and "1 difference(s) found" in bad.stdout
     fixed = runner.invoke(app, ["rollups", "rebuild", "--json"])
@@ -204,23 +222,104 @@ def figures(engine: Engine, flt: dash.DashboardFilter) -> list[Any]:
     ]
 
 
+def random_periods(rng: random.Random, n: int) -> list[tuple[datetime, datetime]]:
+    start = datetime(2011, 10, 15, tzinfo=UTC)
+    out = []
+    for _ in range(n):
+        since = start + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
+        out.append((since, since + timedelta(minutes=rng.randrange(26 * 60, 4 * 24 * 60))))
+    return out
+
+
+SCOPES: list[dict[str, Any]] = [
+    {},
+    {"group": "brands"},
+    {"watches": ("Apple",)},
+    {"watches": ("Google",), "lang": "en"},
+    {"group": "brands", "source_kind": "forum"},
+    {"lang": "en", "source_kind": "twitter"},
+]
+
+
+@pytest.mark.parametrize("scope", SCOPES, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_figures_from_facets_equal_the_mention_scan(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, scope: dict[str, Any]
 ) -> None:
     load_sample(engine)
+    # A watch of the group overlapping the others: its mentions must count once in the group.
+    watches_svc.add_watch(engine, "default", name="Big", query="apple OR google", group="brands")
+    watches_svc.backfill_watch(engine, "default", "Big")
     rng = random.Random(6)
-    start = datetime(2011, 10, 15, tzinfo=UTC)
-    cases = []
-    for _ in range(6):
-        since = start + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
-        until = since + timedelta(minutes=rng.randrange(26 * 60, 4 * 24 * 60))
-        sentiment = rng.choice([None, "negative", "unknown", "positive"])
-        cases.append(dash.DashboardFilter(since=since, until=until, sentiment=sentiment))
+    cases = [
+        dash.DashboardFilter(
+            since=since,
+            until=until,
+            sentiment=rng.choice([None, "negative", "unknown", "positive"]),
+            **scope,
+        )
+        for since, until in random_periods(rng, 5)
+    ]
     assert sum(1 for flt in cases if whole_days(flt.start, flt.end)) >= 3
     fast = [figures(engine, flt) for flt in cases]
     monkeypatch.setattr(lists, "whole_days", lambda start, end: None)
-    monkeypatch.setattr(charts, "whole_workspace", lambda scope, flt: False)
+    monkeypatch.setattr(charts, "facet_scope", lambda scope, flt: None)
     slow = [figures(engine, flt) for flt in cases]
     assert fast == slow
-    assert sum(f[3].total for f in fast) > 100
-    assert sum(1 for f in fast if f[0] and f[1] and f[2]) >= 3
+    assert sum(f[3].total for f in fast) > 5
+    assert sum(1 for f in fast if f[0] and f[1] and f[2]) >= 1
+    assert_consistent(engine)
+
+
+def test_group_facets_count_a_mention_of_two_of_its_watches_once(engine: Engine) -> None:
+    watches_svc.add_watch(engine, "default", name="Acme", query="acme", group="g1")
+    watches_svc.add_watch(engine, "default", name="Both", query="acme OR globex", group="g1")
+    watches_svc.add_watch(engine, "default", name="Other", query="globex")
+    ingest(
+        engine,
+        [
+            draft("1", "Acme est génial", T0),
+            draft("2", "Globex est là", T0 + timedelta(minutes=5), "rss"),
+        ],
+    )
+    assert facet_totals(engine, "total", "g:g1") == {"": 2}
+    assert facet_totals(engine, "source_kind", "g:g1") == {"forum": 1, "rss": 1}
+    assert facet_totals(engine, "site", "w:1") == {"forum.example.org": 1}
+    assert facet_totals(engine, "source_kind", "w:2") == {"forum": 1, "rss": 1}
+    assert_consistent(engine)
+    # "Other" joins g1: mention 2 is already in g1 (by "Both"), so nothing changes there.
+    watches_svc.edit_watch(engine, "default", "Other", group="g1")
+    assert facet_totals(engine, "total", "g:g1") == {"": 2}
+    assert_consistent(engine)
+    # "Both" leaves for g2: mention 1 stays in g1 by "Acme", mention 2 by "Other".
+    watches_svc.edit_watch(engine, "default", "Both", group="g2")
+    assert facet_totals(engine, "total", "g:g1") == {"": 2}
+    assert facet_totals(engine, "total", "g:g2") == {"": 2}
+    assert_consistent(engine)
+    watches_svc.remove_watch(engine, "default", "Other")
+    assert facet_totals(engine, "total", "g:g1") == {"": 1}
+    assert facet_totals(engine, "source_kind", "w:3") == {}
+    assert_consistent(engine)
+    watches_svc.edit_watch(engine, "default", "Both", group="")
+    assert facet_totals(engine, "total", "g:g2") == {}
+    assert_consistent(engine)
+
+
+@pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
+@pytest.mark.parametrize(
+    "filters", [{"lang": "en"}, {"source_kind": "forum", "sentiment": "negative"}, {}]
+)
+def test_watch_lines_and_shares_count_what_they_drill_down_to(
+    engine: Engine, timezone: str, filters: dict[str, Any]
+) -> None:
+    load_sample(engine)
+    since = datetime(2011, 10, 15, 7, 30, tzinfo=UTC)
+    flt = dash.DashboardFilter(
+        since=since, until=since + timedelta(days=5, hours=3), timezone=timezone, **filters
+    )
+    series = dash.volume(engine, "default", flt, bucket="day")
+    assert series.total.total > 0
+    for line in (series.total, *series.watches):
+        for point in line.points:
+            assert mentions_svc.count_mentions(engine, "default", point.drill) == point.total
+    for row in dash.share_of_voice(engine, "default", replace(flt, group="brands")):
+        assert mentions_svc.count_mentions(engine, "default", row.drill) == row.mentions

@@ -705,3 +705,24 @@ def test_hostile_text_author_and_url_render_inert(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "javascript:" not in body.lower()
     assert 'class="open"' not in body  # no link for a javascript: URL
+
+
+def test_the_count_stops_past_its_cap(
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    make_member: Callable[..., Any],
+    sign_in: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flocon.web.ui import mentions as mentions_ui
+
+    seed(engine, settings, [{"text": f"Acme number {i}"} for i in range(12)])
+    signed(client, make_member, sign_in, "viewer")
+    monkeypatch.setattr(mentions_ui, "COUNT_SHOWN", 10)
+    assert "10+ mentions</p>" in client.get("/w/default/mentions?search=acme").text
+    monkeypatch.setattr(mentions_ui, "COUNT_SHOWN", 12)
+    assert "12 mentions</p>" in client.get("/w/default/mentions?search=acme").text
+    query = MentionQuery(search="acme")
+    assert mentions_svc.count_mentions(engine, "default", query, at_most=5) == 5
+    assert mentions_svc.count_mentions(engine, "default", query) == 12

@@ -338,12 +338,19 @@ def page_mentions(
     )
 
 
-def count_mentions(engine: Engine, workspace: str, query: MentionQuery | None = None) -> int:
-    """How many mentions ``query`` selects (for "N mentions" and previews)."""
+def count_mentions(
+    engine: Engine,
+    workspace: str,
+    query: MentionQuery | None = None,
+    *,
+    at_most: int | None = None,
+) -> int:
+    """How many mentions ``query`` selects (for "N mentions" and previews); with ``at_most``,
+    counting stops there (a list's "10,000+ mentions" need not read a million rows)."""
     query = query or MentionQuery()
     with read(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
-        return q.count_matching(conn, _filter(conn, ws.id, query), _terms(query))
+        return q.count_matching(conn, _filter(conn, ws.id, query), _terms(query), at_most=at_most)
 
 
 def get_mention(engine: Engine, workspace: str, mention_id: int) -> Mention:

@@ -522,11 +522,13 @@ mutes = Table(
     UniqueConstraint("workspace_id", "kind", "value"),
 )
 
-#: Distinct matched original mentions of a workspace (each once, however many watches it
-#: matches) per UTC day × facet value × sentiment, for facets "source_kind", "lang" and "site"
-#: (known only) and "author" (``key``: the author id), and per UTC hour for "total" (``key`` '').
-#: Kept with the rollups at write time (flocon.storage.queries.facets); the dashboard's total
-#: line and top lists read them for whole buckets when no watch is chosen.
+#: Distinct matched original mentions per scope (the workspace '', a group 'g:<name>', a watch
+#: 'w:<id>'; each mention once however many of the scope's watches it matches) per UTC hour
+#: ("total", "hour") or day ("source_kind", "site", "author", "author_split": ``key`` the
+#: kind, site or author key) × sentiment × source kind × language ('*' in "total" and
+#: "author" rows: all of them).
+#: Kept with the rollups at write time (flocon.storage.queries.facets); the dashboard's totals
+#: and top lists read them for whole buckets.
 facet_rollups = Table(
     "facet_rollups",
     metadata,
@@ -536,11 +538,33 @@ facet_rollups = Table(
         ForeignKey("workspaces.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    Column("scope", String(210), primary_key=True),
     Column("facet", String(20), primary_key=True),
     Column("bucket_start", UTCDateTime, primary_key=True),
     Column("key", String(300), primary_key=True),
     Column("sentiment", String(10), primary_key=True),
+    Column("source_kind", String(50), primary_key=True),
+    Column("lang", String(20), primary_key=True),
     Column("count", Integer, nullable=False),
+    # SQLite: rows stored in key order, so that sums over a period read no other page.
+    sqlite_with_rowid=False,
+)
+
+#: Emerging themes computed for a dashboard scope (``scope_key``: a digest of the workspace's
+#: watches in scope, filters, period in whole hours and mutes), reused while fresh
+#: (flocon.services.dashboard.themes): the slowest figure, kept off the request path.
+theme_cache = Table(
+    "theme_cache",
+    metadata,
+    Column(
+        "workspace_id",
+        Integer,
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("scope_key", String(64), primary_key=True),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("themes", Text, nullable=False),
 )
 
 # --- the shared inbox (issue 7): cases, their notes, replies and timeline -------------------

@@ -10,19 +10,22 @@ down, ``until`` up) for every figure, and the figures say which period they cove
 
 Where figures come from, and what they count (originals only: a duplicate never counts):
 
-* **Volume per watch**, **share of voice**: the hourly rollups. A mention that matches two
-  watches counts once under each, so per-watch lines may add up to more than the total.
-  They include muted authors and sites (a mute hides mentions from lists, it does not
-  rewrite history).
+* **Volume per watch**, **share of voice**: the watches' hourly ``total`` facet rollups (or
+  their rollups, split by language and source kind, when one of those is chosen), grouped
+  per bucket by the database. A mention that matches two watches counts once under each, so
+  per-watch lines may add up to more than the total. They include muted authors and sites
+  (a mute hides mentions from lists, it does not rewrite history).
 * **Volume total** and **net sentiment trend**: *distinct* mentions of the scope, counted
-  once however many of its watches they match, read from the mentions (one grouped query),
-  or, when no watch or group is chosen and neither language nor source kind filters, from
-  the workspace's hourly facet rollups (the same counts). With a single watch in scope this
-  equals its line. Muted authors and sites count, as above.
-* **Top source kinds, sites, authors** and **emerging themes**: the mentions of the scope,
-  each once, *without* muted authors and sites. Top lists with no watch or group chosen, no
-  language or source kind filter and nothing muted read the whole UTC days of the period
-  from the daily facet rollups and the mentions only for the partial days at its edges.
+  once however many of its watches they match: from the facet rollups of the scope (the
+  workspace, the group, or the one watch chosen), whatever the sentiment, language and
+  source kind; counted on the mentions only when several watches are chosen. With a single
+  watch in scope this equals its line. Muted authors and sites count, as above.
+* **Top source kinds, sites, authors**: the mentions of the scope, each once, *without*
+  muted authors and sites: the whole UTC days of the period from the scope's daily facet
+  rollups, the partial days at its edges from the mentions; all from the mentions when
+  several watches are chosen or something is muted.
+* **Emerging themes** (:mod:`flocon.services.dashboard.themes`): from the newest mentions of
+  the scope, without muted authors and sites; cached for 30 minutes per scope.
 * **Filter menus**: languages and source kinds from the facet rollups.
 
 Every row carries ``drill``: the :class:`~flocon.services.mentions.MentionQuery` of the
@@ -52,10 +55,8 @@ from flocon.services.dashboard.common import (
 )
 from flocon.services.dashboard.lists import (
     DashboardAlert,
-    EmergingTheme,
     FilterOptions,
     TopRow,
-    emerging,
     filter_options,
     groups,
     open_alerts,
@@ -63,10 +64,12 @@ from flocon.services.dashboard.lists import (
     top_sites,
     top_sources,
 )
+from flocon.services.dashboard.themes import THEMES_FRESH, EmergingTheme, emerging
 
 __all__ = [
     "AUTO_HOURLY",
     "MAX_BUCKETS",
+    "THEMES_FRESH",
     "Bucket",
     "DashboardAlert",
     "DashboardFilter",

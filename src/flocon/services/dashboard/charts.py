@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Final
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from flocon.services.dashboard.common import (
     AUTO_HOURLY,
@@ -18,17 +18,17 @@ from flocon.services.dashboard.common import (
     Bucket,
     DashboardFilter,
     drill,
+    facet_scope,
     floor_hour,
     kind_of,
     lang_of,
     mention_filter,
     net_sentiment,
+    reading,
     scope_of,
-    whole_workspace,
     zone,
 )
 from flocon.services.mentions import BadFilter, MentionQuery
-from flocon.storage.engine import read
 from flocon.storage.queries import dashboard as q
 
 # -- volume --------------------------------------------------------------------------------
@@ -146,6 +146,30 @@ def _rollup_sentiment(flt: DashboardFilter) -> str | None:
     return "" if flt.sentiment == "unknown" else flt.sentiment
 
 
+def _fill_buckets(n: int, rows: Iterable[q.BucketCount]) -> list[list[int]]:
+    """Counts per bucket: [positive, neutral, negative, unknown]."""
+    slots = [[0, 0, 0, 0] for _ in range(n)]
+    for row in rows:
+        if 0 <= row.bucket < n:
+            slots[row.bucket][_SENTIMENT_SLOT.get(row.sentiment, 3)] += row.count
+    return slots
+
+
+def _per_watch(
+    conn: Connection,
+    workspace_id: int,
+    ids: list[int],
+    edges: list[datetime],
+    filters: dict[str, str | None],
+) -> list[q.BucketCount]:
+    """Each watch's mentions per bucket and sentiment: from its hourly ``total`` facet
+    rollups, or when a language or source kind is chosen from its daily facet rollups and
+    hourly rollups."""
+    if filters["lang"] is None and filters["source_kind"] is None:
+        return q.watch_buckets(conn, workspace_id, ids, edges, sentiment=filters["sentiment"])
+    return q.rollup_buckets(conn, workspace_id, ids, edges, **filters)
+
+
 def volume(
     engine: Engine, workspace: str, flt: DashboardFilter, *, bucket: Bucket | None = None
 ) -> VolumeSeries:
@@ -153,40 +177,40 @@ def volume(
     (see the module's docstring). ``bucket`` None: per hour up to 3 days, else per day."""
     chosen: Bucket = bucket or ("hour" if flt.end - flt.start <= AUTO_HOURLY else "day")
     edges = _edges(flt, chosen)
-    with read(engine) as conn:
+    n = len(edges) - 1
+    filters = {
+        "sentiment": _rollup_sentiment(flt),
+        "lang": lang_of(flt),
+        "source_kind": kind_of(flt),
+    }
+    with reading(engine) as conn:
         scope = scope_of(conn, workspace, flt)
         ids = [w.id for w in scope.watches]
-        hourly = q.rollup_hours(
-            conn,
-            ids,
-            flt.start,
-            flt.end,
-            sentiment=_rollup_sentiment(flt),
-            lang=lang_of(flt),
-            source_kind=kind_of(flt),
-        )
-        if len(ids) == 1:
-            distinct = [q.HourCount(None, r.hour, r.sentiment, r.count) for r in hourly]
-        elif ids:
-            mf = mention_filter(scope, flt, muted=True, since=flt.start, until=flt.end)
-            if whole_workspace(scope, flt):
-                distinct = q.facet_hours(conn, mf)
+        mf = mention_filter(scope, flt, muted=True, since=flt.start, until=flt.end)
+        facet = facet_scope(scope, flt)
+        if n <= q.MAX_SQL_BUCKETS:
+            per_watch = _per_watch(conn, scope.workspace_id, ids, edges, filters)
+            if len(ids) == 1:
+                total = _fill_buckets(n, per_watch)
+            elif facet is not None:
+                total = _fill_buckets(n, q.facet_buckets(conn, mf, facet, edges))
             else:
-                distinct = q.distinct_hours(conn, mf)
+                total = _fill(edges, q.distinct_hours(conn, mf) if ids else [])
+            by_watch = {w: _fill_buckets(n, (r for r in per_watch if r.watch_id == w)) for w in ids}
         else:
-            distinct = []
-    lines = tuple(
-        _line(
-            w.name,
-            (w.name,),
-            flt,
-            edges,
-            _fill(edges, (r for r in hourly if r.watch_id == w.id)),
-        )
-        for w in scope.watches
+            hourly = q.rollup_hours(conn, ids, flt.start, flt.end, **filters)
+            if len(ids) == 1:
+                distinct = hourly
+            elif ids:
+                distinct = q.distinct_hours(conn, mf)
+            else:
+                distinct = []
+            total = _fill(edges, distinct)
+            by_watch = {w: _fill(edges, (r for r in hourly if r.watch_id == w)) for w in ids}
+    lines = tuple(_line(w.name, (w.name,), flt, edges, by_watch[w.id]) for w in scope.watches)
+    return VolumeSeries(
+        chosen, flt.start, flt.end, _line(None, scope.names, flt, edges, total), lines
     )
-    total = _line(None, scope.names, flt, edges, _fill(edges, distinct))
-    return VolumeSeries(chosen, flt.start, flt.end, total, lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,19 +257,17 @@ class ShareRow:
 def share_of_voice(engine: Engine, workspace: str, flt: DashboardFilter) -> list[ShareRow]:
     """The scope's watches (a group: brand against competitors), most mentioned first; from
     the rollups, over the period widened to whole hours."""
-    with read(engine) as conn:
+    with reading(engine) as conn:
         scope = scope_of(conn, workspace, flt)
-        hourly = q.rollup_hours(
-            conn,
-            [w.id for w in scope.watches],
-            flt.start,
-            flt.end,
-            sentiment=_rollup_sentiment(flt),
-            lang=lang_of(flt),
-            source_kind=kind_of(flt),
-        )
+        filters = {
+            "sentiment": _rollup_sentiment(flt),
+            "lang": lang_of(flt),
+            "source_kind": kind_of(flt),
+        }
+        ids = [w.id for w in scope.watches]
+        totals = _per_watch(conn, scope.workspace_id, ids, [flt.start, flt.end], filters)
     counts = {w.id: [0, 0, 0, 0] for w in scope.watches}
-    for r in hourly:
+    for r in totals:
         if r.watch_id in counts:
             counts[r.watch_id][_SENTIMENT_SLOT.get(r.sentiment, 3)] += r.count
     grand = sum(sum(c) for c in counts.values())

@@ -3,16 +3,21 @@ to whole hours, and the drill-down query of a figure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from flocon.domain.models import Watch
 from flocon.errors import NotFound
 from flocon.services.mentions import SENTIMENTS, BadFilter, MentionQuery
+from flocon.storage.engine import read
+from flocon.storage.queries import dashboard as dq
+from flocon.storage.queries import facets
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
 from flocon.storage.queries.mention_lists import MentionFilter
@@ -61,6 +66,15 @@ class DashboardFilter:
         """``until`` rounded up to the UTC hour: where every figure ends."""
         floor = floor_hour(self.until)
         return floor if floor == self.until.astimezone(UTC) else floor + HOUR
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction for dashboard figures (see
+    :func:`flocon.storage.queries.dashboard.without_parallel_workers`)."""
+    with read(engine) as conn:
+        dq.without_parallel_workers(conn)
+        yield conn
 
 
 def zone(name: str) -> ZoneInfo:
@@ -122,10 +136,17 @@ def whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | No
     return (first, last) if first < last else None
 
 
-def whole_workspace(scope: Scope, flt: DashboardFilter) -> bool:
-    """Whether the figure covers every watch with no filter but the period and a sentiment:
-    the workspace's facet rollups can give it."""
-    return not scope.names and bool(scope.watches) and not flt.lang and not flt.source_kind
+def facet_scope(scope: Scope, flt: DashboardFilter) -> str | None:
+    """The facet rollups' scope holding the scope's distinct mentions: the workspace (no
+    watch or group chosen), the group, or the one watch chosen; None for several watches
+    chosen (their mentions are counted on the mentions) or no watch at all."""
+    if not scope.watches:
+        return None
+    if not scope.names:
+        return facets.WORKSPACE
+    if flt.watches:
+        return facets.watch_scope(scope.watches[0].id) if len(scope.watches) == 1 else None
+    return facets.group_scope(flt.group) if flt.group is not None else None
 
 
 def lang_of(flt: DashboardFilter) -> str | None:

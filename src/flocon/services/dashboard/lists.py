@@ -1,40 +1,30 @@
-"""Lists of the dashboard: top source kinds, sites and authors, emerging themes, open alerts,
-and what the filter menus offer (see flocon.services.dashboard for what each counts)."""
+"""Lists of the dashboard: top source kinds, sites and authors, open alerts, and what the
+filter menus offer (see flocon.services.dashboard for what each counts; emerging themes are
+in flocon.services.dashboard.themes)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
 
 from sqlalchemy import Engine
 
-from flocon.analysis.topics import TopicInput, emerging_themes
-from flocon.domain.query.keywords import keywords_from_queries
 from flocon.services.dashboard.common import (
     DashboardFilter,
     drill,
+    facet_scope,
     mention_filter,
+    reading,
     scope_of,
     whole_days,
-    whole_workspace,
 )
 from flocon.services.mentions import SENTIMENTS, BadFilter, MentionQuery
-from flocon.storage.engine import read
 from flocon.storage.queries import alerts as aq
 from flocon.storage.queries import dashboard as q
 from flocon.storage.queries import tags as tq
 from flocon.storage.queries import watches as wq
 from flocon.storage.queries import workspaces as wsq
-from flocon.storage.queries.mention_lists import MentionFilter, not_muted
-
-#: Emerging themes need this many mentions in the period and in the one before it.
-EMERGING_MIN_MENTIONS: Final = 20
-#: Mentions read for emerging themes: the period's newest, and the period before's newest.
-EMERGING_FOCUS: Final = 2000
-EMERGING_BACKGROUND: Final = 3000
-
+from flocon.storage.queries.mention_lists import not_muted
 
 # -- top lists -----------------------------------------------------------------------------
 
@@ -55,15 +45,16 @@ def _top(
 ) -> list[TopRow]:
     if not 1 <= limit <= 100:
         raise BadFilter("a top list holds 1 to 100 rows")
-    with read(engine) as conn:
+    with reading(engine) as conn:
         scope = scope_of(conn, workspace, flt)
         if not scope.watches:
             return []
         mf = mention_filter(scope, flt, muted=False, since=flt.start, until=flt.end)
-        days = whole_days(flt.start, flt.end) if whole_workspace(scope, flt) else None
+        facet = facet_scope(scope, flt)
+        days = whole_days(flt.start, flt.end) if facet is not None else None
         if days is not None and not_muted(conn, scope.workspace_id):
             days = None
-        found = q.top(conn, mf, dimension, limit, whole_days=days)
+        found = q.top(conn, mf, dimension, limit, scope=facet, whole_days=days)
     return [
         TopRow(
             key=t.key,
@@ -99,78 +90,6 @@ def top_authors(
     return _top(engine, workspace, flt, "author", limit)
 
 
-# -- emerging themes -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EmergingTheme:
-    """A theme over-represented in the period against the period of the same length before.
-
-    ``mentions`` of the period's ``of`` mentions hold it; ``z`` is the weighted log-odds
-    z-score; ``mention_ids`` are those mentions (the drill-down's exact list), ``drill`` a
-    full-text search of the theme's label over the period.
-    """
-
-    label: str
-    phrases: tuple[str, ...]
-    mentions: int
-    of: int
-    z: float
-    mention_ids: tuple[int, ...]
-    drill: MentionQuery
-
-
-def emerging(
-    engine: Engine, workspace: str, flt: DashboardFilter, *, limit: int = 8
-) -> list[EmergingTheme]:
-    """Emerging themes of the scope (flocon.analysis.topics.emerging_themes), muted authors
-    and sites left out; [] with fewer than 20 mentions in the period or in the one before.
-    Reads at most the 2,000 newest mentions of the period and 3,000 of the one before."""
-    span = flt.end - flt.start
-    with read(engine) as conn:
-        scope = scope_of(conn, workspace, flt)
-        if not scope.watches:
-            return []
-        focus_flt = mention_filter(scope, flt, muted=False, since=flt.start, until=flt.end)
-        focus = q.newest(conn, _limited(focus_flt, EMERGING_FOCUS))
-        if len(focus) < EMERGING_MIN_MENTIONS:
-            return []
-        back_flt = mention_filter(scope, flt, muted=False, since=flt.start - span, until=flt.start)
-        background = q.newest(conn, _limited(back_flt, EMERGING_BACKGROUND))
-    if len(background) < EMERGING_MIN_MENTIONS:
-        return []
-    drivers = emerging_themes(
-        _inputs(focus),
-        _inputs(background),
-        exclude=keywords_from_queries([w.query for w in scope.watches]),
-        limit=limit,
-    )
-    return [
-        EmergingTheme(
-            label=d.label,
-            phrases=tuple(p.text for p in d.phrases),
-            mentions=d.negative,
-            of=d.negative_total,
-            z=d.z,
-            mention_ids=tuple(sorted(d.negative_ids)),
-            drill=drill(scope.names, flt, flt.start, flt.end, muted=False, search=d.label),
-        )
-        for d in drivers
-    ]
-
-
-def _limited(flt: MentionFilter, limit: int) -> MentionFilter:
-    return replace(flt, limit=limit)
-
-
-def _inputs(rows: Sequence[q.ThemeRow]) -> list[TopicInput]:
-    items = [
-        TopicInput(id=r.id, text=f"{r.title}\n{r.text}" if r.title else r.text, lang=r.lang)
-        for r in rows
-    ]
-    return sorted(items, key=lambda item: item.id)
-
-
 # -- alerts, filter menus ------------------------------------------------------------------
 
 
@@ -191,7 +110,7 @@ class DashboardAlert:
 
 def open_alerts(engine: Engine, workspace: str, *, limit: int = 10) -> list[DashboardAlert]:
     """Open and acknowledged alerts, newest first."""
-    with read(engine) as conn:
+    with reading(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
         names = {w.id: w.name for w in wq.list_all(conn, ws.id)}
         rows = aq.list_alerts(conn, ws.id, statuses=("open", "acked"), limit=limit)
@@ -213,7 +132,7 @@ def open_alerts(engine: Engine, workspace: str, *, limit: int = 10) -> list[Dash
 
 def groups(engine: Engine, workspace: str) -> list[str]:
     """The workspace's watch groups, in alphabetical order."""
-    with read(engine) as conn:
+    with reading(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
         return q.groups(conn, ws.id)
 
@@ -236,7 +155,7 @@ class FilterOptions:
 
 
 def filter_options(engine: Engine, workspace: str) -> FilterOptions:
-    with read(engine) as conn:
+    with reading(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
         every = wq.list_all(conn, ws.id)
         langs, kinds = q.present_in_workspace(conn, ws.id)

@@ -210,9 +210,21 @@ def list_mentions(
     return [item.mention for item in page(conn, flt, folded_terms)]
 
 
-def count_matching(conn: Connection, flt: MentionFilter, folded_terms: Sequence[str]) -> int:
-    """How many mentions the filter selects (``after`` and ``limit`` ignored)."""
-    stmt = select(func.count()).select_from(mentions).where(*conditions(conn, flt, folded_terms))
+def count_matching(
+    conn: Connection,
+    flt: MentionFilter,
+    folded_terms: Sequence[str],
+    *,
+    at_most: int | None = None,
+) -> int:
+    """How many mentions the filter selects (``after`` and ``limit`` ignored); counting stops
+    at ``at_most`` when given (the answer is then at most ``at_most``)."""
+    cond = conditions(conn, flt, folded_terms)
+    if at_most is None:
+        stmt = select(func.count()).select_from(mentions).where(*cond)
+    else:
+        some = select(mentions.c.id).where(*cond).limit(at_most).subquery()
+        stmt = select(func.count()).select_from(some)
     return int(conn.execute(stmt).scalar_one())
 
 

@@ -7,9 +7,12 @@ classified, inside the same transaction:
 * :func:`flocon.storage.queries.analysis.store_results` (and corrections) subtract the
   mentions' old keys and add the new ones.
 
-The workspace's facet rollups (:mod:`flocon.storage.queries.facets`: distinct matched
-mentions) follow in the same calls: a mention is added with its first watch link, subtracted
-with its last one, and moved when its sentiment changes.
+The facet rollups (:mod:`flocon.storage.queries.facets`: distinct matched mentions of the
+workspace, of each group and of each watch) follow in the same calls: a mention is added to a
+scope with its first link to a watch of the scope, subtracted with its last one, and moved
+when its sentiment changes; :func:`forget_watch` and :func:`change_group` (called by
+:mod:`flocon.storage.queries.watches` before a watch is removed or changes group) keep the
+group and workspace scopes right.
 
 Readers (:func:`series`) aggregate the dimensions they do not need. :func:`expected`
 recomputes everything from the raw data; ``flocon rollups check`` compares, ``rebuild``
@@ -30,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from flocon.storage.queries import facets
 from flocon.storage.queries.mentions import one_of
 from flocon.storage.tables import (
+    authors,
     facet_rollups,
     mention_watches,
     mentions,
@@ -44,6 +48,7 @@ __all__ = [
     "apply_mentions",
     "apply_pairs",
     "bucket_start",
+    "change_group",
     "expected",
     "forget_watch",
     "rebuild_all",
@@ -99,10 +104,14 @@ def _mention_rows(conn: Connection, mention_ids: Sequence[int]) -> dict[int, Any
                 mentions.c.sentiment,
                 mentions.c.lang,
                 mentions.c.site,
-                mentions.c.author_id,
+                authors.c.key.label("author_key"),
                 sources.c.kind,
             )
-            .join(sources, sources.c.id == mentions.c.source_id)
+            .select_from(
+                mentions.join(sources, sources.c.id == mentions.c.source_id).outerjoin(
+                    authors, authors.c.id == mentions.c.author_id
+                )
+            )
             .where(one_of(conn, mentions.c.id, chunk), mentions.c.duplicate_of.is_(None))
         )
         out.update((row.id, row) for row in conn.execute(stmt))
@@ -146,17 +155,27 @@ def _upsert(conn: Connection, deltas: Mapping[Key, int]) -> None:
         )
 
 
-def _links(conn: Connection, mention_ids: Sequence[int]) -> Counter[int]:
-    """How many watch links each mention has now."""
-    out: Counter[int] = Counter()
+def _links(conn: Connection, mention_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The watches each mention is linked to now."""
+    out: dict[int, list[int]] = {}
     for start in range(0, len(mention_ids), _CHUNK):
         chunk = mention_ids[start : start + _CHUNK]
-        stmt = (
-            select(mention_watches.c.mention_id, func.count())
-            .where(one_of(conn, mention_watches.c.mention_id, chunk))
-            .group_by(mention_watches.c.mention_id)
+        stmt = select(mention_watches.c.mention_id, mention_watches.c.watch_id).where(
+            one_of(conn, mention_watches.c.mention_id, chunk)
         )
-        out.update({int(m): int(n) for m, n in conn.execute(stmt)})
+        for m, w in conn.execute(stmt):
+            out.setdefault(int(m), []).append(int(w))
+    return out
+
+
+def _groups(conn: Connection, watch_ids: Iterable[int]) -> dict[int, str | None]:
+    """The group of each watch (None: none)."""
+    ids = sorted(set(watch_ids))
+    out: dict[int, str | None] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        stmt = select(watches.c.id, watches.c.group_name).where(one_of(conn, watches.c.id, chunk))
+        out.update((int(w), g or None) for w, g in conn.execute(stmt))
     return out
 
 
@@ -171,11 +190,32 @@ def _apply_watches(
     _upsert(conn, deltas)
 
 
+def _edge_scopes(
+    pairs: list[int], linked: list[int], groups: Mapping[int, str | None], *, own: bool = True
+) -> list[facets.Scoped]:
+    """The facet scopes a mention enters (or leaves) when its links to ``pairs`` are added
+    (or removed), ``linked`` being all its links with them: each watch's, each group's whose
+    every linked watch is among ``pairs``, the workspace's when all its links are."""
+    chosen = set(pairs)
+    rest = [w for w in linked if w not in chosen]
+    out: list[facets.Scoped] = []
+    if not rest:
+        out.append((facets.WORKSPACE, True))
+    other_groups = {groups.get(w) for w in rest}
+    for g in sorted({g for w in chosen if (g := groups.get(w))}):
+        if g not in other_groups:
+            out.append((facets.group_scope(g), True))
+    if own:
+        out.extend((facets.watch_scope(w), False) for w in sorted(chosen))
+    return out
+
+
 def apply_pairs(conn: Connection, pairs: Iterable[tuple[int, int]], sign: int) -> None:
     """Add (``sign`` = 1) or subtract (−1) (mention_id, watch_id) pairs from the rollups.
 
-    Called after the pairs are linked (+1) or before they are unlinked (−1): a mention whose
-    links are all these pairs is added to (or subtracted from) the facet rollups."""
+    Called after the pairs are linked (+1) or before they are unlinked (−1): a mention is
+    added to (or subtracted from) the facet rollups of each scope (workspace, group) whose
+    links to it are all among these pairs, and of each watch of the pairs."""
     by_mention: dict[int, list[int]] = {}
     for mention_id, watch_id in pairs:
         by_mention.setdefault(mention_id, []).append(watch_id)
@@ -186,41 +226,80 @@ def apply_pairs(conn: Connection, pairs: Iterable[tuple[int, int]], sign: int) -
     _apply_watches(conn, rows, by_mention, sign)
     if rows:
         links = _links(conn, sorted(rows))
-        edge = [row for m, row in rows.items() if links[m] == len(by_mention[m])]
-        facets.apply_rows(conn, edge, sign)
+        groups = _groups(conn, {w for ws in links.values() for w in ws})
+        facets.apply_rows(
+            conn,
+            (
+                (row, _edge_scopes(by_mention[m], links.get(m, by_mention[m]), groups))
+                for m, row in rows.items()
+            ),
+            sign,
+        )
 
 
 def apply_mentions(conn: Connection, mention_ids: Sequence[int], sign: int) -> None:
     """Add or subtract mentions under every watch they are linked to, and in the facet
-    rollups when they are linked to any (before and after their analysis columns change)."""
-    by_mention: dict[int, list[int]] = {}
-    ids = sorted(set(mention_ids))
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        stmt = select(mention_watches.c.mention_id, mention_watches.c.watch_id).where(
-            one_of(conn, mention_watches.c.mention_id, chunk)
-        )
-        for m, w in conn.execute(stmt):
-            by_mention.setdefault(int(m), []).append(int(w))
+    rollups of all their scopes when they are linked to any (before and after their analysis
+    columns change)."""
+    by_mention = _links(conn, sorted(set(mention_ids)))
     if not by_mention:
         return
     rows = _mention_rows(conn, sorted(by_mention))
     _apply_watches(conn, rows, by_mention, sign)
-    facets.apply_rows(conn, rows.values(), sign)
+    groups = _groups(conn, {w for ws in by_mention.values() for w in ws})
+    facets.apply_rows(
+        conn, ((row, facets.scopes_of(by_mention[m], groups)) for m, row in rows.items()), sign
+    )
+
+
+def _watch_mentions(conn: Connection, watch_id: int) -> list[int]:
+    stmt = select(mention_watches.c.mention_id).where(mention_watches.c.watch_id == watch_id)
+    return sorted(int(m) for m in conn.execute(stmt).scalars())
 
 
 def forget_watch(conn: Connection, watch_id: int) -> None:
-    """Before a watch and its links are deleted (its own rollups go with it): subtract from
-    the facet rollups the mentions that no other watch links."""
-    others = mention_watches.alias("others")
-    alone = select(mention_watches.c.mention_id).where(
-        mention_watches.c.watch_id == watch_id,
-        ~select(others.c.mention_id)
-        .where(others.c.mention_id == mention_watches.c.mention_id, others.c.watch_id != watch_id)
-        .exists(),
+    """Before a watch and its links are deleted (its own rollups go with it): drop its facet
+    scope, and subtract from the workspace's and its group's the mentions that no other
+    watch (of the group) links."""
+    watch = conn.execute(
+        select(watches.c.workspace_id, watches.c.group_name).where(watches.c.id == watch_id)
+    ).first()
+    if watch is None:
+        return
+    facets.forget_scope(conn, int(watch.workspace_id), facets.watch_scope(watch_id))
+    ids = _watch_mentions(conn, watch_id)
+    links = _links(conn, ids)
+    groups = _groups(conn, {w for ws in links.values() for w in ws})
+    rows = _mention_rows(conn, ids)
+    facets.apply_rows(
+        conn,
+        ((row, _edge_scopes([watch_id], links[m], groups, own=False)) for m, row in rows.items()),
+        -1,
     )
-    ids = sorted(int(m) for m in conn.execute(alone).scalars())
-    facets.apply_rows(conn, _mention_rows(conn, ids).values(), -1)
+
+
+def change_group(conn: Connection, watch_id: int, group: str | None) -> None:
+    """Before a watch moves to ``group`` (None: none): move its mentions from its old
+    group's facet rollups (those no other watch of that group links) to the new group's
+    (those no other watch of the new group links yet)."""
+    old = _groups(conn, [watch_id]).get(watch_id)
+    new = group or None
+    if old == new:
+        return
+    ids = _watch_mentions(conn, watch_id)
+    links = _links(conn, ids)
+    groups = _groups(conn, {w for ws in links.values() for w in ws})
+    rows = _mention_rows(conn, ids)
+    for name, sign in ((old, -1), (new, +1)):
+        if name is None:
+            continue
+        scope = facets.group_scope(name)
+        alone = [
+            row
+            for m, row in rows.items()
+            if not any(groups.get(w) == name for w in links[m] if w != watch_id)
+        ]
+        facets.apply_rows(conn, ((row, [(scope, True)]) for row in alone), sign)
 
 
 def expected(

@@ -84,6 +84,8 @@ def get_by_id(conn: Connection, watch_id: int) -> Watch:
 def update_fields(conn: Connection, watch_id: int, **fields: Any) -> Watch:
     """Update the given columns (name, query, kind, group_name, langs)."""
     fields["updated_at"] = datetime.now(UTC)
+    if "group_name" in fields:
+        rollups.change_group(conn, watch_id, fields["group_name"])
     try:
         with conn.begin_nested():
             conn.execute(update(watches).where(watches.c.id == watch_id).values(**fields))

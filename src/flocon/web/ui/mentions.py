@@ -48,6 +48,9 @@ Manager = Annotated[Ctx, Depends(as_manager)]
 
 #: Mentions per page of the list.
 PAGE_SIZE: Final = 50
+#: The list counts its mentions up to this many, then shows "10,000+ mentions" (an exact
+#: count of a million mentions costs 0.3 s on every view).
+COUNT_SHOWN: Final = 10_000
 #: Bulk actions and the role each needs.
 ACTIONS: Final[dict[str, str]] = {
     "tag": "agent",
@@ -159,6 +162,13 @@ def _to_utc(raw: str, tz: ZoneInfo) -> str:
     if parsed.tzinfo is not None:
         return raw
     return parsed.replace(tzinfo=tz).astimezone(UTC).isoformat()
+
+
+def count_text(count: int) -> str:
+    """The list's count: "N mentions", or "10,000+ mentions" past :data:`COUNT_SHOWN`."""
+    if count > COUNT_SHOWN:
+        return _("%(num)s+ mentions", num=i18n.fmt_number(COUNT_SHOWN))
+    return ngettext("%(num)s mention", "%(num)s mentions", count, num=i18n.fmt_number(count))
 
 
 def page_query(pairs: Iterable[tuple[str, str]], tz: ZoneInfo) -> MentionQuery:
@@ -339,7 +349,7 @@ def mention_list(
         result = svc.page_mentions(
             ctx.engine, ctx.workspace, query, cursor=cursor or None, limit=PAGE_SIZE
         )
-        count = svc.count_mentions(ctx.engine, ctx.workspace, query)
+        count = svc.count_mentions(ctx.engine, ctx.workspace, query, at_most=COUNT_SHOWN + 1)
         items = result.items
         if result.next_cursor:
             next_url = list_url(ctx.workspace, query, result.next_cursor)
@@ -353,9 +363,7 @@ def mention_list(
         status_code=400 if error else 200,
         items=items,
         muted_ids={m.id for m in items if mutes is not None and mutes.hides(m)},
-        count_text=ngettext(
-            "%(num)s mention", "%(num)s mentions", count, num=i18n.fmt_number(count)
-        ),
+        count_text=count_text(count),
         next_url=next_url,
         first_url=list_url(ctx.workspace, query) if cursor else None,
         here=_here(request),

@@ -34,9 +34,9 @@ def upgrade() -> None:
         sa.Column("sentiment", sa.String(10), primary_key=True),
         sa.Column("count", sa.Integer(), nullable=False),
     )
-    from flocon.storage.queries.facets import rebuild_all
+    from flocon.storage.migrations.facets_0008 import fill
 
-    rebuild_all(op.get_bind())
+    fill(op.get_bind())
 
 
 def downgrade() -> None:
