@@ -9,6 +9,11 @@ alerts of any pair of thresholds (spike, negative shift) then follow exactly fro
 logic (:func:`run.opened_times`), so a grid of pairs costs nothing more. For each false-alert
 budget (per watch per week, on the streams without injection) it prints the pair with the
 smallest median delay on the injected streams (ties: the fewest false alerts).
+
+``--spike`` restricts the spike thresholds to the given values. ``--per-level`` keeps each
+sensitivity's current spike threshold and tunes its shift-to-negative threshold alone, the
+budgets being those of ``low``, ``medium`` and ``high`` in that order (how the shipped thresholds
+were set: ``--cadence 60 --min-volume 5 --watches 6 --per-level``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from benchmarks.detection.streams import SOURCES, make_stream
 from flocon.signals.detectors import DetectorConfig
 
 SPIKE_GRID = tuple(float(x) for x in np.arange(8.0, 24.01, 1.0))
-NEG_GRID = tuple(float(x) for x in np.arange(4.0, 14.01, 0.5))
+#: thresholds on -ln P(negatives | the other mentions) of the best window
+NEG_GRID = tuple(float(round(x, 2)) for x in np.arange(5.0, 12.01, 0.1))
 
 
 def collect(
@@ -68,9 +74,12 @@ def evaluate_pair(
 
 
 def tune(
-    data: list[tuple[Any, Any, Any, Any]], budgets: tuple[float, ...], weeks: int = 2
+    data: list[tuple[Any, Any, Any, Any]],
+    budgets: tuple[float, ...],
+    weeks: int = 2,
+    spike_grid: tuple[float, ...] = SPIKE_GRID,
 ) -> dict[float, tuple[float, float, float, float | None, float]]:
-    grid = [(a, b, *evaluate_pair(data, a, b, weeks)) for a in SPIKE_GRID for b in NEG_GRID]
+    grid = [(a, b, *evaluate_pair(data, a, b, weeks)) for a in spike_grid for b in NEG_GRID]
     best: dict[float, tuple[float, float, float, float | None, float]] = {}
     for budget in budgets:
         ok = [g for g in grid if g[2] <= budget and g[3] is not None and g[4] >= 0.97]
@@ -89,6 +98,10 @@ def main() -> None:
     parser.add_argument("--budgets", default="0.3,0.8,1.6")
     parser.add_argument("--watches", type=int, default=3, help="streams per source and kind")
     parser.add_argument("--weeks", type=int, default=2)
+    parser.add_argument("--spike", default="", help="spike thresholds to try (default: a grid)")
+    parser.add_argument(
+        "--per-level", action="store_true", help="keep each level's spike threshold"
+    )
     args = parser.parse_args()
     config = replace(
         DetectorConfig(),
@@ -98,16 +111,25 @@ def main() -> None:
     )
     data = collect(config, args.cadence, args.on_arrival, weeks=args.weeks, watches=args.watches)
     budgets = tuple(float(b) for b in args.budgets.split(","))
-    for budget, (a, b, false, med, det) in tune(data, budgets, args.weeks).items():
-        print(
-            f"budget {budget}: spike_llr {a:g} negative_llr {b:g} -> false {false:.2f}/watch/week,"
-            f" median delay {med:.1f} min, detection {det:.2f}"
-        )
+    spike_grid = tuple(float(x) for x in args.spike.split(",")) if args.spike else SPIKE_GRID
     th = DetectorConfig().thresholds
-    for a in SPIKE_GRID:
+    if args.per_level:
+        runs = [
+            (f"{s}, budget {budget}", (budget,), (th[s].spike_llr,))  # type: ignore[index]
+            for s, budget in zip(("low", "medium", "high"), budgets, strict=True)
+        ]
+    else:
+        runs = [(f"budget {budget}", (budget,), spike_grid) for budget in budgets]
+    for label, one, grid in runs:
+        for a, b, false, med, det in tune(data, one, args.weeks, grid).values():
+            print(
+                f"{label}: spike_llr {a:g} negative_score {b:g} -> false "
+                f"{false:.2f}/watch/week, median delay {med:.1f} min, detection {det:.2f}"
+            )
+    for a in spike_grid:
         print(f"spike_llr {a:g}: spike-only false {evaluate_pair(data, a, 1e9, args.weeks)[0]:.2f}")
     for s in ("low", "medium", "high"):
-        false, med, det = evaluate_pair(data, th[s].spike_llr, th[s].negative_llr, args.weeks)  # type: ignore[index]
+        false, med, det = evaluate_pair(data, th[s].spike_llr, th[s].negative_score, args.weeks)  # type: ignore[index]
         print(f"current {s}: false {false:.2f}, delay {med}, detection {det:.2f}")
 
 

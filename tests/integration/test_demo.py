@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -170,9 +169,7 @@ def test_a_second_call_returns_the_finished_demo_unchanged(built: Built) -> None
     path = demo_path(built.settings)
     before = digest(path)
     calls: list[str] = []
-    started = time.perf_counter()
     again = demo.prepare_demo(built.settings, progress=lambda s, d, t: calls.append(s))
-    assert time.perf_counter() - started < 5
     assert again == built.summary
     assert calls == []
     assert digest(path) == before

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ from flocon.signals.detectors import (
     count_tail,
     evaluate_all,
     fit_baseline,
+    negative_tail,
     share_tail,
 )
 from flocon.signals.episodes import EpisodeTracker
@@ -146,6 +146,29 @@ def test_tails_match_scipy_stats() -> None:
     assert share_tail(7, 20, 0.15) == pytest.approx(stats.binom.sf(6, 20, 0.15), rel=1e-9)
 
 
+def test_negative_tail_is_the_negative_binomial_given_the_others() -> None:
+    from scipy import stats
+
+    # Poisson (D = 1): the others say nothing; P(N >= 4) with mean share * expected
+    assert negative_tail(4, 7, 5.0, 0.2, 1.0) == pytest.approx(stats.poisson.sf(3, 1.0), rel=1e-9)
+    # D = 3: the window's rate is a gamma multiplier (shape = rate = k = e / (D - 1)); given the
+    # others, the negatives are negative binomial with size k + others, p = (k + e) / (k + e + ...)
+    e, share, d, others = 5.0, 0.2, 3.0, 2
+    k = e / (d - 1.0)
+    q = share * e / (k + e)
+    expected = stats.nbinom.sf(3, k + others, 1.0 - q)
+    assert negative_tail(4, others, e, share, d) == pytest.approx(expected, rel=1e-9)
+
+
+def test_busy_moment_makes_the_same_negatives_ordinary() -> None:
+    # four negatives with no other mention stand out; with 30 others (a cascade of every
+    # sentiment) they are what a busy moment brings
+    quiet = negative_tail(4, 0, 2.0, 0.2, 3.0)
+    busy = negative_tail(4, 30, 2.0, 0.2, 3.0)
+    assert quiet < 1e-2
+    assert busy > 0.5
+
+
 def test_flat_poisson_background_stays_within_the_false_alert_budget_for_a_week() -> None:
     # medium is calibrated for at most one false alert per watch per week; low for fewer (with
     # min_volume 5, a 5/h background often meets the volume rule: low may see one in a week)
@@ -188,27 +211,131 @@ def test_injected_burst_fires_within_15_minutes() -> None:
     assert "expected for a Tuesday 14:00" in spike.explanation
 
 
-def test_benchmark_like_negative_burst_fires_within_30_minutes() -> None:
-    # all-negative burst: 5/h * exp(t / 10 min) up to 20/h, then 20/h, over 5/h (20 % negative)
-    watch = Watch(30, lambda _t: 5.0, seed=11, negative_share=lambda _t: 0.2)
-    onset = START + timedelta(days=29, hours=15)
+def _benchmark_like_burst(watch: Watch, onset: datetime, *, negative: bool) -> None:
+    """A typical benchmark burst (its expected items, rounded; 1 at onset): 5/h * exp(t / 10 min)
+    up to 20/h, then 20/h; all negative, or with the usual 20 % negatives when not ``negative``."""
     ramp = 10.0 * np.log(4.0)  # minutes to reach 20 / hour
 
-    def items_by(t: float) -> int:  # a typical burst: its expected items, rounded (1 at onset)
+    def items_by(t: float) -> int:
         grow = 5.0 / 60.0 * 10.0 * (np.exp(min(t, ramp) / 10.0) - 1.0)
         return int(1.0 + grow + 20.0 / 60.0 * max(t - ramp, 0.0) + 0.5)
 
+    added = 0
     for minute in range(0, 90, 5):
         k = items_by(minute + 5.0) - (items_by(float(minute)) if minute else 0)
-        watch.add(onset + timedelta(minutes=minute), k, k)
-    readings = watch.run(_just_before(onset + BUCKET), onset + timedelta(minutes=60))
-    firing = [(now, r) for now, rs in readings for r in rs if r.firing]
-    assert firing, "the burst was not detected"
-    first_at, first = firing[0]
-    assert first_at - onset <= timedelta(minutes=30)
-    assert first.kind == "negative_shift"
-    assert first.onset is not None
-    assert abs(first.onset - onset) <= timedelta(minutes=15)
+        before = added
+        added += k
+        negatives = k if negative else (added // 5 - before // 5)  # every fifth mention
+        watch.add(onset + timedelta(minutes=minute), k, negatives)
+
+
+def test_negative_burst_opens_an_episode_within_15_minutes_at_medium() -> None:
+    watch = Watch(30, lambda _t: 5.0, seed=11, negative_share=lambda _t: 0.2)
+    onset = START + timedelta(days=29, hours=15)
+    _benchmark_like_burst(watch, onset, negative=True)
+    tracker = EpisodeTracker()
+    opened = []
+    for now, readings in watch.run(_just_before(onset + BUCKET), onset + timedelta(minutes=60)):
+        opened += [(now, e.episode) for e in tracker.step(now, readings) if e.action == "opened"]
+    assert opened, "the burst was not detected"
+    at, episode = opened[0]
+    assert at - onset <= timedelta(minutes=15)
+    assert episode.kind == "negative_shift"
+    # one alert for the episode (the volume may open a spike episode of its own)
+    assert [e.kind for _, e in opened].count("negative_shift") == 1
+
+
+def test_same_burst_with_the_usual_share_is_not_a_shift() -> None:
+    # the same extra mentions with 20 % negatives: the volume may be a spike, never a shift
+    watch = Watch(30, lambda _t: 5.0, seed=11, negative_share=lambda _t: 0.2)
+    onset = START + timedelta(days=29, hours=15)
+    _benchmark_like_burst(watch, onset, negative=False)
+    readings = watch.run(_just_before(onset + BUCKET), onset + timedelta(minutes=90))
+    assert not [r.explanation for _, rs in readings for r in rs if r.firing and r.kind != "spike"]
+
+
+def test_flat_stream_with_the_same_total_never_fires() -> None:
+    # the burst's extra negatives spread evenly over the day: nothing stands out
+    extra = 50.0 / 24.0  # about the burst's 50 mentions, per hour
+    watch = Watch(
+        30, lambda _t: 5.0 + extra, seed=11, negative_share=lambda _t: 0.2 + 0.8 * extra / 7.0
+    )
+    first = START + timedelta(days=29)
+    readings = watch.run(first, first + timedelta(days=1) - BUCKET)
+    assert not [r.explanation for _, rs in readings for r in rs if r.firing]
+
+
+def _threaded_watch() -> Watch:
+    """A bursty watch: 5 mentions / hour plus a thread of 8-15 mentions (20 % negative) every
+    4 hours for 28 days, so its dispersion is well above 1."""
+    rng = np.random.default_rng(17)
+    watch = Watch(29, lambda _t: 5.0, seed=17, negative_share=lambda _t: 0.2)
+    for day in range(28):
+        for hour in range(0, 24, 4):
+            at = START + timedelta(days=day, hours=hour, minutes=int(rng.integers(0, 60)))
+            size = int(rng.integers(8, 16))
+            watch.add(at, size, int(rng.binomial(size, 0.2)))
+    return watch
+
+
+def test_mixed_thread_on_a_bursty_watch_is_a_spike_not_a_shift() -> None:
+    # 15 mentions in 2 minutes, 6 of them negative (40 %): on this watch threads are common and
+    # the 9 others say "a busy moment", so 6 negatives are not a shift to negative
+    watch = _threaded_watch()
+    now = _just_before(START + timedelta(days=28, hours=14))
+    watch.add(now - timedelta(minutes=2), 15, 6)
+    hourly, recent = watch.inputs(now)
+    spike, negative = assess(now, hourly, recent)
+    assert fit_baseline(now, hourly).dispersion > 1.5
+    assert spike.firing
+    assert not negative.firing
+    assert "given the 9 others" in negative.explanation
+
+
+def test_negatives_alone_on_a_bursty_watch_are_a_shift() -> None:
+    # the same 6 negatives with no other mention stand out
+    watch = _threaded_watch()
+    now = _just_before(START + timedelta(days=28, hours=14))
+    watch.add(now - timedelta(minutes=2), 6, 6)
+    hourly, recent = watch.inputs(now)
+    negative = _kind(assess(now, hourly, recent), "negative_shift")
+    assert negative.firing
+    assert negative.p_value < 1e-5
+    assert "100% negative (6 of 6 mentions)" in negative.explanation
+
+
+def test_two_negatives_never_make_a_shift() -> None:
+    # a quiet watch (one mention every two hours): two negatives in a minute are very unlikely,
+    # but fewer than ``min_negative``; three do fire at high sensitivity
+    watch = Watch(29, lambda _t: 0.5, seed=16, negative_share=lambda _t: 0.2)
+    now = _just_before(START + timedelta(days=28, hours=11))
+    watch.add(now - timedelta(minutes=1), 2, 2)
+    config = DetectorConfig(sensitivity="high", min_volume=0)
+    hourly, recent = watch.inputs(now)
+    negative = _kind(assess(now, hourly, recent, config), "negative_shift")
+    assert not negative.firing
+    assert negative.p_value < 1e-3
+    watch.add(now - timedelta(minutes=1), 1, 1)
+    hourly, recent = watch.inputs(now)
+    assert _kind(assess(now, hourly, recent, config), "negative_shift").firing
+
+
+def test_negative_burst_fires_at_every_sensitivity_and_names_its_onset() -> None:
+    watch = Watch(30, lambda _t: 5.0, seed=11, negative_share=lambda _t: 0.2)
+    onset = START + timedelta(days=29, hours=15)
+    _benchmark_like_burst(watch, onset, negative=True)
+    first_at = {}
+    for s in SENSITIVITIES:
+        config = DetectorConfig(sensitivity=s)
+        readings = watch.run(_just_before(onset + BUCKET), onset + timedelta(minutes=60), config)
+        firing = [(now, r) for now, rs in readings for r in rs if r.firing]
+        assert firing, f"the burst was not detected at {s}"
+        first_at[s], first = firing[0]
+        assert first_at[s] - onset <= timedelta(minutes=20)
+        assert first.kind == "negative_shift"
+        assert first.onset is not None
+        assert abs(first.onset - onset) <= timedelta(minutes=15)
+    assert first_at["high"] <= first_at["medium"] <= first_at["low"]
 
 
 def test_negative_excess_fires_negative_shift() -> None:
@@ -223,7 +350,7 @@ def test_negative_excess_fires_negative_shift() -> None:
     assert negative.observed > negative.expected + 0.15
     assert negative.onset is not None
     assert abs(negative.onset - start) <= timedelta(minutes=10)
-    assert "negative mentions expected" in negative.explanation
+    assert "negative mentions expected given the" in negative.explanation
     # nothing of the kind before
     before = _just_before(start)
     hourly, recent = watch.inputs(before)
@@ -311,20 +438,15 @@ def test_sensitivities_are_nested_and_severity_set() -> None:
         assert (spike.severity is None) == (not spike.firing)
 
 
-def test_assess_is_fast_and_deterministic() -> None:
+def test_assess_is_deterministic() -> None:
+    # Its speed (about 1 ms) is measured by the detection benchmark, not asserted here.
     watch = Watch(29, lambda t: 5.0 + 3.0 * (t.hour in (9, 10, 11)), seed=8)
     now = _just_before(START + timedelta(days=28, hours=13, minutes=20))
     hourly, recent = watch.inputs(now)
     config = DetectorConfig(tz="Europe/Paris")
     first = assess(now, hourly, recent, config)
-    timings = []
     for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(10):
-            again = assess(now, hourly, recent, config)
-        timings.append((time.perf_counter() - started) / 10)
-        assert again == first
-    assert min(timings) < 0.005  # about 1 ms on a quiet machine
+        assert assess(now, hourly, recent, config) == first
 
 
 def test_partial_bucket_early_check_does_not_fire_but_a_burst_does() -> None:
