@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from flocon.domain.models import AuthorRef, Draft
 from flocon.errors import ConfigError
 from flocon.services import demo
 from flocon.services import watches as watches_svc
@@ -147,11 +150,31 @@ def test_the_inbox_holds_suggested_cases_for_tweets_that_ask_or_complain(
         assert all(flags.scalars())
 
 
-def test_no_author_is_invented(built: Built, engine: Engine) -> None:
+def test_authors_come_from_retweets_and_none_is_invented(built: Built, engine: Engine) -> None:
+    sample = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    named = {
+        m.group(1).lower() for row in sample for m in re.finditer(r"RT\s+@(\w{1,15})", row["text"])
+    }
     with read(engine) as conn:
-        stored = conn.execute(select(func.count()).select_from(authors)).scalar_one()
-    assert stored == 0
-    assert built.summary.authors_scored == 0
+        handles = set(conn.execute(select(authors.c.handle)).scalars())
+        attributed = (
+            conn.execute(select(mentions.c.text).where(mentions.c.author_id.is_not(None)))
+            .scalars()
+            .all()
+        )
+    assert len(handles) >= 50
+    assert {h.lower().lstrip("@") for h in handles} <= named
+    # Their mentions hold the words retweeted, without the "RT @handle:" prefix.
+    assert attributed and not any(t.startswith("RT @") for t in attributed)
+    assert built.summary.authors_scored >= 1
+
+
+def test_a_retweet_is_stored_as_the_tweet_it_repeats() -> None:
+    draft = Draft(source_kind="twitter", source_name="s", text="RT @a: RT @b_2: Apple rocks")
+    assert demo.as_reposted(draft).text == "Apple rocks"
+    assert demo.as_reposted(draft).author == AuthorRef(handle="b_2")
+    plain = Draft(source_kind="twitter", source_name="s", text="I love @Apple, RT @x: no")
+    assert demo.as_reposted(plain) == plain
 
 
 def test_progress_goes_through_import_signals_and_influence(built: Built) -> None:

@@ -17,8 +17,10 @@ What :func:`prepare_demo` builds, in its own file (never the user's database):
   service) and the detectors run at that moment (:func:`flocon.services.signals.evaluate`), as
   the scheduler would have run them live. Every alert comes from them; none is written by hand;
 * influence scores of the workspace (:func:`flocon.services.influence.compute_influence`).
-  The corpus does not say who wrote a tweet, so no author is stored and none is scored: the
-  authors pages stay empty rather than show invented people.
+  The corpus does not say who wrote a tweet. A retweet, though, names the author of the words
+  it repeats (``RT @twandroid: …``), and flocon stores a repost as the post it repeats (as the
+  Mastodon connector does with a reblog): those tweets get that author and that text. Every
+  other tweet stays without an author — none is invented.
 
 The database is built under a temporary name and renamed when complete: a demo killed half-way
 is never mistaken for a finished one (its leftover is removed at the next run). A finished demo
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -40,7 +43,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
-from flocon.domain.models import Draft, WatchKind
+from flocon.domain.models import AuthorRef, Draft, WatchKind
 from flocon.errors import ConfigError
 from flocon.services import analysis as analysis_svc
 from flocon.services import influence as influence_svc
@@ -220,13 +223,30 @@ def _remove(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
+#: A retweet as Twitter wrote it in 2011: "RT @handle: the words of @handle".
+_RETWEET: Final = re.compile(r"^\s*RT\s+@(\w{1,15}):?\s+(.+)$", re.DOTALL)
+
+
+def as_reposted(draft: Draft) -> Draft:
+    """A retweet stored as the tweet it repeats: its author is the one the ``RT @handle``
+    names (the innermost, for a retweet of a retweet) and its text theirs. Anything else is
+    returned unchanged."""
+    handle: str | None = None
+    text = draft.text
+    while (found := _RETWEET.match(text)) is not None:
+        handle, text = found.group(1), found.group(2).strip()
+    if handle is None or not text:
+        return draft
+    return replace(draft, text=text, author=AuthorRef(handle=handle))
+
+
 def _sample() -> list[Draft]:
     sample = resources.files("flocon.samples").joinpath(SAMPLE)
     with resources.as_file(sample) as file:
         drafts, rejected = read_drafts(Path(file))
     if rejected or not drafts:
         raise ConfigError(f"the bundled {SAMPLE} is damaged ({rejected} unreadable records)")
-    return drafts
+    return [as_reposted(d) for d in drafts]
 
 
 def _shift(drafts: Sequence[Draft], now: datetime) -> list[Draft]:
