@@ -191,3 +191,40 @@ def test_upgrading_an_older_database_fills_the_rollups(engine: Engine) -> None:
     assert_consistent(engine)
     with read(engine) as conn:
         assert conn.execute(select(mentions.c.id)).first() is not None
+
+
+def test_removing_a_source_keeps_the_rollups_right(engine: Engine) -> None:
+    from flocon.services import sources as sources_svc
+    from flocon.storage.tables import sources
+
+    watches_svc.add_watch(engine, "default", name="Acme", query="acme", group="Brands")
+    watches_svc.add_watch(engine, "default", name="Globex", query="globex", group="Brands")
+    url = "https://news.example/acme-recall"
+    ingest(
+        engine,
+        [
+            draft("f1", "Acme and Globex recall", T0, kind="forum", url=url),
+            draft("f2", "Acme is fine", T0 + timedelta(hours=1), kind="forum"),
+        ],
+    )
+    # The same article from the feed: a duplicate of the forum's, not counted twice.
+    ingest(
+        engine,
+        [draft("r1", "Acme and Globex recall", T0 + timedelta(minutes=5), kind="rss", url=url)],
+    )
+    ingest(engine, [draft("r2", "Globex news", T0 + timedelta(hours=2), kind="rss")])
+    with read(engine) as conn:
+        dup = conn.execute(
+            select(mentions.c.duplicate_of).where(mentions.c.external_id == "r1")
+        ).scalar_one()
+        forum = conn.execute(select(sources.c.id).where(sources.c.kind == "forum")).scalar_one()
+    assert dup is not None
+    assert rollups_svc.check(engine, "default").clean
+    sources_svc.remove_source(engine, "default", str(forum))
+    report = rollups_svc.check(engine, "default")
+    assert report.differences == [] and report.facet_differences == []
+    # The feed's copy is an original now, counted once under each watch.
+    with read(engine) as conn:
+        left = conn.execute(select(mentions.c.external_id, mentions.c.duplicate_of)).all()
+    assert sorted(left) == [("r1", None), ("r2", None)]
+    assert sum(t for t, _ in totals(engine, "Acme", 3600).values()) == 1

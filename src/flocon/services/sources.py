@@ -21,6 +21,7 @@ from flocon.errors import FetchError, FloconError
 from flocon.services import fetching
 from flocon.settings import Settings
 from flocon.storage.engine import read, write
+from flocon.storage.queries import rollups as rollups_q
 from flocon.storage.queries import sources as q
 from flocon.storage.queries import workspaces as wsq
 from flocon.storage.tables import alerts, mentions
@@ -188,10 +189,34 @@ def set_paused(engine: Engine, workspace: str, ref: str, *, paused: bool) -> Sou
 
 
 def remove_source(engine: Engine, workspace: str, ref: str) -> None:
-    """Remove a source and the mentions that came only from it."""
+    """Remove a source and the mentions that came only from it, keeping the rollups right:
+    its mentions leave them, and a mention of another source that repeated one of them
+    becomes an original and enters them (in the same transaction)."""
     with write(engine) as conn:
         ws = wsq.get_by_name(conn, workspace)
-        q.remove(conn, q.get(conn, ws.id, ref).id)
+        source_id = q.get(conn, ws.id, ref).id
+        gone = [
+            int(m)
+            for m in conn.execute(
+                select(mentions.c.id).where(mentions.c.source_id == source_id)
+            ).scalars()
+        ]
+        promoted: list[int] = []
+        for start in range(0, len(gone), 500):
+            chunk = gone[start : start + 500]
+            promoted.extend(
+                int(m)
+                for m in conn.execute(
+                    select(mentions.c.id).where(
+                        mentions.c.duplicate_of.in_(chunk), mentions.c.source_id != source_id
+                    )
+                ).scalars()
+            )
+        for start in range(0, len(gone), 500):
+            rollups_q.apply_mentions(conn, gone[start : start + 500], -1)
+        q.remove(conn, source_id)
+        if promoted:
+            rollups_q.apply_mentions(conn, promoted, 1)
 
 
 # --------------------------------------------------------------------------- activity
