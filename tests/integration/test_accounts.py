@@ -16,27 +16,13 @@ from flocon.services import workspaces as workspaces_svc
 from flocon.storage.engine import read, write
 from flocon.storage.queries import accounts as q
 from flocon.storage.tables import api_tokens, audit_log, login_failures, users, web_sessions
+from support.seeding import PASSWORD, member
 
-PASSWORD = "correct horse battery"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-PRODUCTION = accounts.HASHER  # before the fixture below replaces it
+PRODUCTION = accounts.HASHER  # before the fast_hashing fixture replaces it
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 parameters: the production ones cost tens of milliseconds per hash."""
-    monkeypatch.setattr(accounts, "HASHER", FAST)
-
-
-def member(
-    engine: Engine, email: str, role: str, workspace: str = "default", password: str = PASSWORD
-) -> accounts.User:
-    user = accounts.find_user(engine, email) or accounts.create_user(
-        engine, email=email, password=password
-    )
-    accounts.add_member(engine, workspace, email=email, role=role, actor="cli")
-    return user
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def deactivate(engine: Engine, user_id: int) -> None:

@@ -4,30 +4,20 @@ and the first response time set by the sent reply."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from connectors.server import LocalHTTPServer, RecordedRequest, Reply
-from flocon.services import accounts
 from flocon.services import cases as svc
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
+from support.seeding import import_lines, member
 
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
@@ -40,43 +30,39 @@ def _json(status: int, payload: Any) -> Reply:
     return Reply(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
 
 
-def test_a_failed_post_is_kept_then_sent_on_retry(
-    engine: Engine, mastodon: LocalHTTPServer
-) -> None:
-    settings = Settings(allow_private_addresses=True, http_retries=0, sentiment_profile="fast")
-    base = mastodon.url("/").rstrip("/")
-    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    line = {
-        "id": "127.0.0.1:109",
-        "text": "@acme my order never arrived, three weeks now",
-        "url": f"{base}/@claire/109",
-        "author": {"handle": "claire", "followers": 300},
-        "published_at": datetime.now(UTC).isoformat(),
-        "source": "mastodon:local",
-    }
-    import_stream(
-        engine,
-        "default",
-        io.BytesIO(json.dumps(line).encode() + b"\n"),
-        fmt="jsonl",
-        settings=settings,
-    )
-    (mention,) = mentions_svc.list_mentions(engine, "default", limit=5)
-    agent = accounts.create_user(
-        engine, email="agent@example.com", password="correct horse battery"
-    )
-    accounts.add_member(engine, "default", email=agent.email, role="agent", actor="cli")
+def open_case(
+    engine: Engine, settings: Settings, line: dict[str, Any], *, base: str, token: str
+) -> svc.Case:
+    """A case on ``line``, a mention from the local Mastodon at ``base``, where the brand has a
+    posting account (access token ``token``)."""
+    (mention_id,) = import_lines(engine, settings, [line], source="mastodon:local")
     svc.add_account(
         engine,
         "default",
         platform="mastodon",
         name="brand",
         base_url=base,
-        credentials={"access_token": "tok-123"},
+        credentials={"access_token": token},
         settings=settings,
         actor="cli",
     )
-    case = svc.create_case(engine, "default", mention_id=mention.id, actor="cli")
+    return svc.create_case(engine, "default", mention_id=mention_id, actor="cli")
+
+
+def test_a_failed_post_is_kept_then_sent_on_retry(
+    engine: Engine, mastodon: LocalHTTPServer
+) -> None:
+    settings = Settings(allow_private_addresses=True, http_retries=0, sentiment_profile="fast")
+    base = mastodon.url("/").rstrip("/")
+    line = {
+        "id": "127.0.0.1:109",
+        "text": "@acme my order never arrived, three weeks now",
+        "url": f"{base}/@claire/109",
+        "author": {"handle": "claire", "followers": 300},
+        "published_at": datetime.now(UTC).isoformat(),
+    }
+    agent = member(engine, "agent@example.com")
+    case = open_case(engine, settings, line, base=base, token="tok-123")
     assert svc.can_send(engine, "default", case.id, settings=settings)
 
     mastodon.route_handler(
@@ -128,27 +114,8 @@ def test_a_failed_post_is_kept_then_sent_on_retry(
 def test_a_refused_post_is_not_retried(engine: Engine, mastodon: LocalHTTPServer) -> None:
     settings = Settings(allow_private_addresses=True, http_retries=0, sentiment_profile="fast")
     base = mastodon.url("/").rstrip("/")
-    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    line = {"id": "127.0.0.1:7", "text": "acme?", "source": "mastodon:local"}
-    import_stream(
-        engine,
-        "default",
-        io.BytesIO(json.dumps(line).encode() + b"\n"),
-        fmt="jsonl",
-        settings=settings,
-    )
-    (mention,) = mentions_svc.list_mentions(engine, "default", limit=5)
-    svc.add_account(
-        engine,
-        "default",
-        platform="mastodon",
-        name="brand",
-        base_url=base,
-        credentials={"access_token": "t"},
-        settings=settings,
-        actor="cli",
-    )
-    case = svc.create_case(engine, "default", mention_id=mention.id, actor="cli")
+    line = {"id": "127.0.0.1:7", "text": "acme?"}
+    case = open_case(engine, settings, line, base=base, token="t")
     mastodon.route_handler(
         "/api/v1/statuses/7", lambda _r: _json(200, {"id": "7", "account": {"acct": "x"}})
     )

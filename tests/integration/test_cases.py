@@ -5,35 +5,22 @@ isolation. Mentions come through the real import."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
+import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
-from flocon.errors import AlreadyExists, ConfigError, NotFound
+from flocon.errors import ConfigError, NotFound
 from flocon.services import accounts
 from flocon.services import cases as svc
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
-from flocon.services import workspaces as workspaces_svc
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
+from support.seeding import NOW, import_lines, member
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
@@ -47,44 +34,7 @@ Seed = Callable[..., list[int]]
 @pytest.fixture
 def seed(engine: Engine, settings: Settings) -> Seed:
     """``seed(lines, workspace="default")``: import lines (watch Acme: "acme"); their ids."""
-
-    def run(lines: list[dict[str, Any]], workspace: str = "default") -> list[int]:
-        with contextlib.suppress(AlreadyExists):
-            workspaces_svc.add_workspace(engine, workspace)
-        with contextlib.suppress(AlreadyExists):
-            watches_svc.add_watch(engine, workspace, name="Acme", query="acme")
-        wanted = [str(line.get("id", f"{workspace}-{i}")) for i, line in enumerate(lines)]
-        body = b"".join(
-            json.dumps(
-                {
-                    "id": wanted[i],
-                    "published_at": (NOW - timedelta(minutes=len(lines) - i)).isoformat(),
-                    "source": "mastodon:social.example",
-                    **line,
-                }
-            ).encode()
-            + b"\n"
-            for i, line in enumerate(lines)
-        )
-        report = import_stream(engine, workspace, io.BytesIO(body), fmt="jsonl", settings=settings)
-        assert not report.rejected
-        found = mentions_svc.list_mentions(
-            engine, workspace, include_unmatched=True, include_muted=True, limit=500
-        )
-        by_external = {m.external_id: m.id for m in found}
-        return [by_external[e] for e in wanted]
-
-    return run
-
-
-def member(engine: Engine, email: str, role: str, workspace: str = "default") -> accounts.User:
-    with contextlib.suppress(AlreadyExists):
-        workspaces_svc.add_workspace(engine, workspace)
-    user = accounts.find_user(engine, email) or accounts.create_user(
-        engine, email=email, password="correct horse battery"
-    )
-    accounts.add_member(engine, workspace, email=email, role=role, actor="cli")
-    return user
+    return functools.partial(import_lines, engine, settings)
 
 
 ANGRY = {

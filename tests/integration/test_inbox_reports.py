@@ -4,7 +4,6 @@ against a local server: every action kept, a failure kept with its error, never 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -13,51 +12,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from connectors.server import LocalHTTPServer, RecordedRequest, Reply
-from flocon.errors import AlreadyExists, ConfigError
+from flocon.errors import ConfigError
 from flocon.services import accounts
 from flocon.services import cases as svc
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
 from flocon.services.cases import moderation
 from flocon.services.cases.reports import percentile, report_csv, team_report
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
+from support.seeding import import_lines, member
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def seed(
     engine: Engine, lines: list[dict[str, Any]], source: str = "forum:forum.example"
 ) -> list[int]:
-    settings = Settings(sentiment_profile="fast")
-    with contextlib.suppress(AlreadyExists):
-        watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    body = b"".join(
-        json.dumps({"published_at": T0.isoformat(), "source": source, **line}).encode() + b"\n"
-        for line in lines
+    """Import ``lines``, all published at T0; their mention ids."""
+    return import_lines(
+        engine, Settings(sentiment_profile="fast"), lines, source=source, published_at=T0
     )
-    report = import_stream(engine, "default", io.BytesIO(body), fmt="jsonl", settings=settings)
-    assert not report.rejected
-    found = mentions_svc.list_mentions(engine, "default", include_unmatched=True, limit=500)
-    by_external = {m.external_id: m.id for m in found}
-    return [by_external[str(line["id"])] for line in lines]
-
-
-def member(engine: Engine, email: str) -> accounts.User:
-    user = accounts.create_user(engine, email=email, password="correct horse battery")
-    accounts.add_member(engine, "default", email=email, role="agent", actor="cli")
-    return user
 
 
 def test_percentiles() -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import typer
-from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -41,11 +40,7 @@ def run_json(*args: str) -> Any:
     return json.loads(out)
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture

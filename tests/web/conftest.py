@@ -1,5 +1,5 @@
 """Fixtures of the web tests: the app on a fresh database (SQLite and PostgreSQL), a client,
-users of each role, and signing in through the real login form."""
+users of each role, signing in through the real login form and API tokens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -24,11 +23,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fast_hashing(fast_hashing: None) -> None:
     """Cheap argon2 parameters: the suite hashes hundreds of passwords."""
-    monkeypatch.setattr(
-        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @pytest.fixture
@@ -56,6 +52,7 @@ class Member:
 
 
 MakeMember = Callable[..., Member]
+Headers = dict[str, str]
 
 
 @pytest.fixture
@@ -75,6 +72,43 @@ def make_member(engine: Engine) -> MakeMember:
         if accounts.role_in(engine, user.id, workspace) is None:
             accounts.add_member(engine, workspace, email=email, role=role, actor="cli")
         return Member(user=user, password=PASSWORD, workspace=workspace, role=role)
+
+    return make
+
+
+@pytest.fixture
+def token_headers(engine: Engine) -> Callable[..., Headers]:
+    """``token_headers(member, scopes=("read", "write"))``: the Authorization header of a new
+    API token of ``member``."""
+
+    def make(member: Member, scopes: tuple[str, ...] = ("read", "write")) -> Headers:
+        _token, secret = accounts.create_token(
+            engine,
+            member.workspace,
+            user_id=member.user.id,
+            name=f"test {member.role}",
+            scopes=scopes,
+            actor="cli",
+        )
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
+@pytest.fixture
+def as_role(
+    make_member: MakeMember, token_headers: Callable[..., Headers]
+) -> Callable[..., Headers]:
+    """``as_role(role, workspace="default", scopes=None)``: the Authorization header of a token
+    of a new member with ``role``; read and write scopes (read only for a viewer) unless
+    ``scopes`` says otherwise."""
+
+    def make(
+        role: str, workspace: str = "default", scopes: tuple[str, ...] | None = None
+    ) -> Headers:
+        if scopes is None:
+            scopes = ("read",) if role == "viewer" else ("read", "write")
+        return token_headers(make_member(role, workspace=workspace), scopes)
 
     return make
 
@@ -103,6 +137,17 @@ def owner_client(client: TestClient, make_member: MakeMember) -> tuple[TestClien
     """A client signed in as the owner of "default": (client, member, csrf token)."""
     member = make_member("owner")
     return client, member, do_sign_in(client, member)
+
+
+@pytest.fixture
+def sign_as(client: TestClient, make_member: MakeMember) -> Callable[..., str]:
+    """``sign_as(role, workspace="default")``: sign ``client`` in as a new member with that
+    role; returns the session's CSRF token."""
+
+    def run(role: str, workspace: str = "default") -> str:
+        return do_sign_in(client, make_member(role, workspace=workspace))
+
+    return run
 
 
 @pytest.fixture

@@ -41,21 +41,6 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, webhook_secret=SECRET)
 
 
-@pytest.fixture
-def bearer(engine: Engine, make_member: Callable[..., Any]) -> Bearer:
-    """``bearer(role, workspace="default", write=True)``: headers with a new member's token."""
-
-    def make(role: str, workspace: str = "default", *, write: bool = True) -> dict[str, str]:
-        member = make_member(role, workspace=workspace)
-        scopes = ("read", "write") if write and role != "viewer" else ("read",)
-        _token, secret = accounts.create_token(
-            engine, workspace, user_id=member.user.id, name="t", scopes=scopes, actor="cli"
-        )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
-
-
 def _ensure(engine: Engine, workspace: str) -> None:
     with contextlib.suppress(AlreadyExists):
         workspaces_svc.add_workspace(engine, workspace)
@@ -114,8 +99,10 @@ def test_me_with_a_session_lists_every_workspace(
     assert me["token"] is None
 
 
-def test_me_with_a_token_shows_its_workspace_and_scopes(client: TestClient, bearer: Bearer) -> None:
-    me = client.get("/api/v1/me", headers=bearer("manager"))
+def test_me_with_a_token_shows_its_workspace_and_scopes(
+    client: TestClient, as_role: Bearer
+) -> None:
+    me = client.get("/api/v1/me", headers=as_role("manager"))
     assert me.status_code == 200
     body = me.json()
     assert body["workspaces"] == [{"workspace": "default", "role": "manager"}]
@@ -138,10 +125,10 @@ def test_an_unknown_token_answers_401(client: TestClient) -> None:
 
 
 def test_list_alerts_with_filters(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     alert_id = influencer_alert(engine, settings)
-    headers = bearer("viewer")
+    headers = as_role("viewer")
     body = client.get(f"{API}/default/alerts", headers=headers).json()
     assert [a["id"] for a in body["items"]] == [alert_id]
     assert body["next_cursor"] is None
@@ -160,7 +147,7 @@ def test_list_alerts_with_filters(
 
 
 def test_list_alerts_pages_with_a_cursor(
-    client: TestClient, engine: Engine, bearer: Bearer
+    client: TestClient, engine: Engine, as_role: Bearer
 ) -> None:
     """Stored alert rows (the query layer)."""
     now = datetime.now(UTC)
@@ -182,7 +169,7 @@ def test_list_alerts_pages_with_a_cursor(
                 evidence=[],
                 details={},
             )
-    headers = bearer("viewer")
+    headers = as_role("viewer")
     seen: list[str] = []
     cursor = None
     while True:
@@ -198,38 +185,38 @@ def test_list_alerts_pages_with_a_cursor(
 
 
 def test_get_alert_with_its_evidence(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     alert_id = influencer_alert(engine, settings)
-    body = client.get(f"{API}/default/alerts/{alert_id}", headers=bearer("viewer")).json()
+    body = client.get(f"{API}/default/alerts/{alert_id}", headers=as_role("viewer")).json()
     (mention,) = body["evidence_mentions"]
     assert mention["text"] == "Acme lost my parcel again"
     assert mention["url"] == "https://social.example/@lea/1"
 
 
 def test_read_only_token_cannot_acknowledge(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     alert_id = influencer_alert(engine, settings)
-    headers = bearer("admin", write=False)
+    headers = as_role("admin", scopes=("read",))
     response = client.post(f"{API}/default/alerts/{alert_id}/ack", headers=headers)
     assert response.status_code == 403
     assert alerting.get_alert(engine, "default", alert_id).alert.status == "open"
 
 
 def test_viewer_cannot_acknowledge(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     alert_id = influencer_alert(engine, settings)
-    response = client.post(f"{API}/default/alerts/{alert_id}/ack", headers=bearer("viewer"))
+    response = client.post(f"{API}/default/alerts/{alert_id}/ack", headers=as_role("viewer"))
     assert response.status_code == 403
 
 
 def test_agent_acknowledges_and_resolves(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     alert_id = influencer_alert(engine, settings)
-    headers = bearer("agent")
+    headers = as_role("agent")
     acked = client.post(f"{API}/default/alerts/{alert_id}/ack", headers=headers)
     assert acked.status_code == 200
     assert acked.json()["status"] == "acked"
@@ -262,23 +249,23 @@ def test_another_workspaces_alert_is_not_found(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    bearer: Bearer,
+    as_role: Bearer,
     method: str,
     path: str,
 ) -> None:
     theirs = influencer_alert(engine, settings, "other")
     url = f"{API}/default" + path.format(id=theirs)
-    response = client.request(method, url, headers=bearer("owner"))
+    response = client.request(method, url, headers=as_role("owner"))
     assert response.status_code == 404
     assert alerting.get_alert(engine, "other", theirs).alert.status == "open"
 
 
 def test_a_token_of_another_workspace_is_not_found(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     influencer_alert(engine, settings)
     _ensure(engine, "other")
-    response = client.get(f"{API}/default/alerts", headers=bearer("owner", "other"))
+    response = client.get(f"{API}/default/alerts", headers=as_role("owner", "other"))
     assert response.status_code == 404
 
 
@@ -300,10 +287,10 @@ def _rule_body(**changes: Any) -> dict[str, Any]:
 
 
 def test_admin_adds_a_rule_whose_channels_are_write_only(
-    client: TestClient, engine: Engine, bearer: Bearer
+    client: TestClient, engine: Engine, as_role: Bearer
 ) -> None:
     _ensure(engine, "default")
-    headers = bearer("admin")
+    headers = as_role("admin")
     created = client.post(
         f"{API}/default/alert-rules", json=_rule_body(channels=[f"webhook:{HOOK}"]), headers=headers
     )
@@ -319,11 +306,11 @@ def test_admin_adds_a_rule_whose_channels_are_write_only(
 
 
 def test_manager_needs_channels_of_another_rule(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     _ensure(engine, "default")
     first = _rule(engine, settings)
-    headers = bearer("manager")
+    headers = as_role("manager")
     refused = client.post(
         f"{API}/default/alert-rules", json=_rule_body(channels=[f"webhook:{HOOK}"]), headers=headers
     )
@@ -347,21 +334,21 @@ def test_manager_needs_channels_of_another_rule(
     ],
 )
 def test_invalid_rules_are_refused(
-    client: TestClient, engine: Engine, bearer: Bearer, change: dict[str, Any], status: int
+    client: TestClient, engine: Engine, as_role: Bearer, change: dict[str, Any], status: int
 ) -> None:
     _ensure(engine, "default")
     body = _rule_body(channels=[f"webhook:{HOOK}"])
     body.update(change)
-    response = client.post(f"{API}/default/alert-rules", json=body, headers=bearer("admin"))
+    response = client.post(f"{API}/default/alert-rules", json=body, headers=as_role("admin"))
     assert response.status_code == status, response.text
     assert alerting.list_rules(engine, "default") == []
 
 
 def test_agent_cannot_add_or_remove_rules(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     rule_id = _rule(engine, settings)
-    headers = bearer("agent")
+    headers = as_role("agent")
     assert client.get(f"{API}/default/alert-rules", headers=headers).status_code == 200
     added = client.post(
         f"{API}/default/alert-rules", json=_rule_body(channels_of=rule_id), headers=headers
@@ -371,19 +358,19 @@ def test_agent_cannot_add_or_remove_rules(
 
 
 def test_manager_removes_a_rule(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     rule_id = _rule(engine, settings)
-    response = client.delete(f"{API}/default/alert-rules/{rule_id}", headers=bearer("manager"))
+    response = client.delete(f"{API}/default/alert-rules/{rule_id}", headers=as_role("manager"))
     assert response.status_code == 200 and response.json()["name"] == "team"
     assert alerting.list_rules(engine, "default") == []
 
 
 def test_another_workspaces_rule_is_not_found(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     theirs = _rule(engine, settings, "other")
-    headers = bearer("owner")
+    headers = as_role("owner")
     assert client.delete(f"{API}/default/alert-rules/{theirs}", headers=headers).status_code == 404
     _ensure(engine, "default")
     reuse = client.post(
@@ -415,27 +402,27 @@ def _dead_delivery(engine: Engine, settings: Settings, workspace: str = "default
 
 
 def test_deliveries_are_listed_and_replayed_by_an_admin(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     delivery = _dead_delivery(engine, settings)
-    listed = client.get(f"{API}/default/deliveries?failed=true", headers=bearer("manager"))
+    listed = client.get(f"{API}/default/deliveries?failed=true", headers=as_role("manager"))
     assert [d["id"] for d in listed.json()["items"]] == [delivery]
     assert (
         client.post(
-            f"{API}/default/deliveries/{delivery}/replay", headers=bearer("manager")
+            f"{API}/default/deliveries/{delivery}/replay", headers=as_role("manager")
         ).status_code
         == 403
     )
-    replayed = client.post(f"{API}/default/deliveries/{delivery}/replay", headers=bearer("admin"))
+    replayed = client.post(f"{API}/default/deliveries/{delivery}/replay", headers=as_role("admin"))
     assert replayed.status_code == 200 and replayed.json()["status"] == "pending"
-    assert client.get(f"{API}/default/deliveries", headers=bearer("agent")).status_code == 403
+    assert client.get(f"{API}/default/deliveries", headers=as_role("agent")).status_code == 403
 
 
 def test_another_workspaces_delivery_is_not_found(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     theirs = _dead_delivery(engine, settings, "other")
-    response = client.post(f"{API}/default/deliveries/{theirs}/replay", headers=bearer("owner"))
+    response = client.post(f"{API}/default/deliveries/{theirs}/replay", headers=as_role("owner"))
     assert response.status_code == 404
 
 
@@ -478,16 +465,16 @@ def _conversation(engine: Engine, settings: Settings, workspace: str = "default"
 
 
 def test_authors_are_computed_then_listed_with_a_cursor(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     _conversation(engine, settings)
-    viewer = bearer("viewer")
+    viewer = as_role("viewer")
     before = client.get(f"{API}/default/authors", headers=viewer).json()
     assert before == {"items": [], "next_cursor": None, "computed_at": None, "since": None}
     assert (
         client.post(f"{API}/default/authors/recompute", json={}, headers=viewer).status_code == 403
     )
-    done = client.post(f"{API}/default/authors/recompute", json={}, headers=bearer("manager"))
+    done = client.post(f"{API}/default/authors/recompute", json={}, headers=as_role("manager"))
     assert done.status_code == 200 and done.json()["authors"] == 2
     first = client.get(f"{API}/default/authors?limit=1", headers=viewer).json()
     assert [a["handle"] for a in first["items"]] == ["lea"] and first["computed_at"]
@@ -500,10 +487,10 @@ def test_authors_are_computed_then_listed_with_a_cursor(
 
 
 def test_author_profile_with_its_explanation(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     _conversation(engine, settings)
-    headers = bearer("manager")
+    headers = as_role("manager")
     client.post(f"{API}/default/authors/recompute", json={}, headers=headers)
     lea = client.get(f"{API}/default/authors", headers=headers).json()["items"][0]
     body = client.get(f"{API}/default/authors/{lea['author_id']}", headers=headers).json()
@@ -520,21 +507,21 @@ def test_author_profile_with_its_explanation(
 
 
 def test_another_workspaces_author_is_not_found(
-    client: TestClient, engine: Engine, settings: Settings, bearer: Bearer
+    client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
     _conversation(engine, settings, "other")
-    owner = bearer("owner", "other")
+    owner = as_role("owner", "other")
     client.post(f"{API}/other/authors/recompute", json={}, headers=owner)
     theirs = client.get(f"{API}/other/authors", headers=owner).json()["items"][0]["author_id"]
-    response = client.get(f"{API}/default/authors/{theirs}", headers=bearer("owner"))
+    response = client.get(f"{API}/default/authors/{theirs}", headers=as_role("owner"))
     assert response.status_code == 404
 
 
 # -- members ---------------------------------------------------------------------------------
 
 
-def test_members_need_an_admin(client: TestClient, bearer: Bearer) -> None:
-    headers = bearer("manager")
+def test_members_need_an_admin(client: TestClient, as_role: Bearer) -> None:
+    headers = as_role("manager")
     assert client.get(f"{API}/default/members", headers=headers).status_code == 403
     added = client.post(
         f"{API}/default/members", json={"email": "x@example.org", "role": "viewer"}, headers=headers
@@ -543,9 +530,9 @@ def test_members_need_an_admin(client: TestClient, bearer: Bearer) -> None:
 
 
 def test_admin_adds_a_new_member_who_gets_a_temporary_password(
-    client: TestClient, engine: Engine, bearer: Bearer
+    client: TestClient, engine: Engine, as_role: Bearer
 ) -> None:
-    headers = bearer("admin")
+    headers = as_role("admin")
     response = client.post(
         f"{API}/default/members",
         json={"email": "new@example.org", "role": "agent"},
@@ -563,10 +550,10 @@ def test_admin_adds_a_new_member_who_gets_a_temporary_password(
 
 
 def test_admin_cannot_grant_owner_through_the_api(
-    client: TestClient, engine: Engine, make_member: Callable[..., Any], bearer: Bearer
+    client: TestClient, engine: Engine, make_member: Callable[..., Any], as_role: Bearer
 ) -> None:
     agent = make_member("agent")
-    headers = bearer("admin")
+    headers = as_role("admin")
     added = client.post(
         f"{API}/default/members",
         json={"email": "boss@example.org", "role": "owner"},
@@ -581,10 +568,10 @@ def test_admin_cannot_grant_owner_through_the_api(
 
 
 def test_member_role_change_and_removal(
-    client: TestClient, engine: Engine, make_member: Callable[..., Any], bearer: Bearer
+    client: TestClient, engine: Engine, make_member: Callable[..., Any], as_role: Bearer
 ) -> None:
     agent = make_member("agent")
-    headers = bearer("owner")
+    headers = as_role("owner")
     patched = client.patch(
         f"{API}/default/members/{agent.user.id}", json={"role": "admin"}, headers=headers
     )
@@ -618,10 +605,10 @@ def test_the_last_owner_cannot_leave_or_be_demoted(
 
 
 def test_another_workspaces_member_is_not_found_through_the_api(
-    client: TestClient, make_member: Callable[..., Any], bearer: Bearer
+    client: TestClient, make_member: Callable[..., Any], as_role: Bearer
 ) -> None:
     theirs = make_member("agent", workspace="other")
-    headers = bearer("owner")
+    headers = as_role("owner")
     url = f"{API}/default/members/{theirs.user.id}"
     assert client.patch(url, json={"role": "viewer"}, headers=headers).status_code == 404
     assert client.delete(url, headers=headers).status_code == 404
@@ -631,9 +618,9 @@ def test_another_workspaces_member_is_not_found_through_the_api(
 
 
 def test_token_secret_is_answered_once_and_revocation_gives_401(
-    client: TestClient, engine: Engine, bearer: Bearer
+    client: TestClient, engine: Engine, as_role: Bearer
 ) -> None:
-    headers = bearer("admin")
+    headers = as_role("admin")
     created = client.post(
         f"{API}/default/tokens", json={"name": "ci", "scopes": ["read", "write"]}, headers=headers
     )
@@ -652,37 +639,37 @@ def test_token_secret_is_answered_once_and_revocation_gives_401(
     assert actions == ["token.revoke", "token.create"]
 
 
-def test_a_read_only_token_cannot_write(client: TestClient, bearer: Bearer) -> None:
-    headers = bearer("owner", write=False)
+def test_a_read_only_token_cannot_write(client: TestClient, as_role: Bearer) -> None:
+    headers = as_role("owner", scopes=("read",))
     response = client.post(f"{API}/default/tokens", json={"name": "x"}, headers=headers)
     assert response.status_code == 403
 
 
 def test_tokens_need_an_admin_and_stay_in_their_workspace(
-    client: TestClient, engine: Engine, make_member: Callable[..., Any], bearer: Bearer
+    client: TestClient, engine: Engine, make_member: Callable[..., Any], as_role: Bearer
 ) -> None:
-    assert client.get(f"{API}/default/tokens", headers=bearer("manager")).status_code == 403
+    assert client.get(f"{API}/default/tokens", headers=as_role("manager")).status_code == 403
     theirs = make_member("owner", workspace="other")
     created, _secret = accounts.create_token(
         engine, "other", user_id=theirs.user.id, name="theirs", actor="cli"
     )
-    response = client.delete(f"{API}/default/tokens/{created.id}", headers=bearer("owner"))
+    response = client.delete(f"{API}/default/tokens/{created.id}", headers=as_role("owner"))
     assert response.status_code == 404
     unknown_user = client.post(
         f"{API}/default/tokens",
         json={"name": "x", "user_id": theirs.user.id},
-        headers=bearer("owner"),
+        headers=as_role("owner"),
     )
     assert unknown_user.status_code == 404
 
 
 def test_audit_log_pages_and_needs_an_admin(
-    client: TestClient, engine: Engine, make_member: Callable[..., Any], bearer: Bearer
+    client: TestClient, engine: Engine, make_member: Callable[..., Any], as_role: Bearer
 ) -> None:
     admin = make_member("admin")
     for i in range(3):
         accounts.create_token(engine, "default", user_id=admin.user.id, name=f"t{i}", actor="cli")
-    headers = bearer("admin")
+    headers = as_role("admin")
     first = client.get(f"{API}/default/audit?limit=2", headers=headers).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
     rest = client.get(
@@ -693,7 +680,7 @@ def test_audit_log_pages_and_needs_an_admin(
     assert rest["next_cursor"] is None
     actions = [e["action"] for e in first["items"] + rest["items"]]
     assert actions.count("token.create") == 4  # three here, one for the caller's token
-    assert client.get(f"{API}/default/audit", headers=bearer("manager")).status_code == 403
+    assert client.get(f"{API}/default/audit", headers=as_role("manager")).status_code == 403
 
 
 def test_openapi_documents_these_routes(client: TestClient) -> None:

@@ -4,71 +4,20 @@ reply), conflicts (409), workspace isolation (404) and CSRF for session calls.""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from flocon.errors import AlreadyExists
 from flocon.services import accounts
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
 from flocon.services import workspaces as workspaces_svc
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
+from support.seeding import import_lines
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def seed(
-    engine: Engine, settings: Settings, lines: list[dict[str, Any]], workspace: str = "default"
-) -> list[int]:
-    with contextlib.suppress(AlreadyExists):
-        workspaces_svc.add_workspace(engine, workspace)
-    with contextlib.suppress(AlreadyExists):
-        watches_svc.add_watch(engine, workspace, name="Acme", query="acme")
-    wanted = [str(line.get("id", f"{workspace}-{i}")) for i, line in enumerate(lines)]
-    body = b"".join(
-        json.dumps(
-            {
-                "id": wanted[i],
-                "published_at": (NOW - timedelta(minutes=len(lines) - i)).isoformat(),
-                "source": "forum:forum.example",
-                **line,
-            }
-        ).encode()
-        + b"\n"
-        for i, line in enumerate(lines)
-    )
-    report = import_stream(engine, workspace, io.BytesIO(body), fmt="jsonl", settings=settings)
-    assert not report.rejected
-    found = mentions_svc.list_mentions(
-        engine, workspace, include_unmatched=True, include_muted=True, limit=500
-    )
-    by_external = {m.external_id: m.id for m in found}
-    return [by_external[e] for e in wanted]
-
+FORUM = "forum:forum.example"  # the channel of these mentions
 
 Bearer = Callable[..., dict[str, str]]
-
-
-@pytest.fixture
-def as_role(engine: Engine, make_member: Callable[..., Any]) -> Bearer:
-    def make(role: str, workspace: str = "default") -> dict[str, str]:
-        member = make_member(role, workspace=workspace)
-        scopes = ("read",) if role == "viewer" else ("read", "write")
-        _token, secret = accounts.create_token(
-            engine, workspace, user_id=member.user.id, name=role, scopes=scopes, actor="cli"
-        )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 COMPLAINT = {
@@ -80,7 +29,7 @@ COMPLAINT = {
 def test_the_whole_contract_with_a_token(
     client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
-    (mid,) = seed(engine, settings, [COMPLAINT])
+    (mid,) = import_lines(engine, settings, [COMPLAINT], source=FORUM)
     agent = as_role("agent")
     created = client.post("/api/v1/cases", json={"mention_id": mid}, headers=agent)
     assert created.status_code == 201, created.text
@@ -149,7 +98,7 @@ def test_the_whole_contract_with_a_token(
 def test_sending_without_a_posting_account_says_what_to_do(
     client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
-    (mid,) = seed(engine, settings, [COMPLAINT])
+    (mid,) = import_lines(engine, settings, [COMPLAINT], source=FORUM)
     agent = as_role("agent")
     case = client.post("/api/v1/cases", json={"mention_id": mid}, headers=agent).json()
     sent = client.post(
@@ -173,7 +122,7 @@ def test_sending_without_a_posting_account_says_what_to_do(
 def test_a_viewer_reads_but_cannot_change_or_reply(
     client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
-    (mid,) = seed(engine, settings, [COMPLAINT])
+    (mid,) = import_lines(engine, settings, [COMPLAINT], source=FORUM)
     case = client.post("/api/v1/cases", json={"mention_id": mid}, headers=as_role("agent")).json()
     viewer = as_role("viewer")
     assert client.get("/api/v1/cases", headers=viewer).json()["total"] == 1
@@ -191,9 +140,15 @@ def test_a_viewer_reads_but_cannot_change_or_reply(
 def test_another_workspace_sees_nothing(
     client: TestClient, engine: Engine, settings: Settings, as_role: Bearer
 ) -> None:
-    (mid,) = seed(engine, settings, [COMPLAINT])
+    (mid,) = import_lines(engine, settings, [COMPLAINT], source=FORUM)
     case = client.post("/api/v1/cases", json={"mention_id": mid}, headers=as_role("agent")).json()
-    seed(engine, settings, [dict(COMPLAINT, id="o1")], workspace="other")
+    import_lines(
+        engine,
+        settings,
+        [dict(COMPLAINT, id="o1")],
+        workspace="other",
+        source=FORUM,
+    )
     stranger = as_role("owner", workspace="other")
     assert client.get("/api/v1/cases", headers=stranger).json()["total"] == 0
     assert client.get(f"/api/v1/cases/{case['id']}", headers=stranger).status_code == 404
@@ -213,7 +168,7 @@ def test_session_calls_need_the_csrf_header_and_a_workspace(
     owner_client: tuple[TestClient, Any, str], engine: Engine, settings: Settings
 ) -> None:
     client, _member, csrf = owner_client
-    (mid,) = seed(engine, settings, [COMPLAINT])
+    (mid,) = import_lines(engine, settings, [COMPLAINT], source=FORUM)
     refused = client.post("/api/v1/cases", json={"mention_id": mid})
     assert refused.status_code == 403
     done = client.post("/api/v1/cases", json={"mention_id": mid}, headers={"X-CSRF-Token": csrf})

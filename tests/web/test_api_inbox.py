@@ -3,58 +3,26 @@ accounts (credentials write-only, admin only) and the inbox settings (validated)
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
-from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from flocon.services import accounts
 from flocon.services import cases as svc
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
+from support.seeding import import_lines
 
 API = "/api/v1/workspaces/default"
 
 
-@pytest.fixture
-def token(engine: Engine, make_member: Callable[..., Any]) -> Callable[[str], dict[str, str]]:
-    def make(role: str) -> dict[str, str]:
-        member = make_member(role)
-        scopes = ("read",) if role == "viewer" else ("read", "write")
-        _t, secret = accounts.create_token(
-            engine, "default", user_id=member.user.id, name=role, scopes=scopes, actor="cli"
-        )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
-
-
 def test_saved_replies_are_filled_for_a_case(
-    client: TestClient, engine: Engine, settings: Settings, token: Callable[[str], dict[str, str]]
+    client: TestClient, engine: Engine, settings: Settings, as_role: Callable[..., dict[str, str]]
 ) -> None:
-    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    line = {
-        "id": "1",
-        "text": "acme lost my parcel",
-        "author": {"handle": "@claire"},
-        "source": "forum:f",
-    }
-    import_stream(
-        engine,
-        "default",
-        io.BytesIO(json.dumps(line).encode() + b"\n"),
-        fmt="jsonl",
-        settings=settings,
-    )
-    (mention,) = mentions_svc.list_mentions(engine, "default", limit=5)
-    case = svc.create_case(engine, "default", mention_id=mention.id, actor="cli")
-    manager, agent, viewer = token("manager"), token("agent"), token("viewer")
+    line = {"id": "1", "text": "acme lost my parcel", "author": {"handle": "@claire"}}
+    (mention_id,) = import_lines(engine, settings, [line], source="forum:f")
+    case = svc.create_case(engine, "default", mention_id=mention_id, actor="cli")
+    manager, agent, viewer = as_role("manager"), as_role("agent"), as_role("viewer")
     body = {
         "name": "Lost parcel",
         "lang": "en",
@@ -80,9 +48,9 @@ def test_saved_replies_are_filled_for_a_case(
 
 
 def test_the_tone_check_explains_itself(
-    client: TestClient, token: Callable[[str], dict[str, str]]
+    client: TestClient, as_role: Callable[..., dict[str, str]]
 ) -> None:
-    viewer = token("viewer")
+    viewer = as_role("viewer")
     checked = client.post(
         f"{API}/tone-check",
         json={"text": "As we already said, this is not our fault."},
@@ -103,9 +71,9 @@ def test_the_tone_check_explains_itself(
 
 
 def test_posting_accounts_are_admin_only_and_never_show_credentials(
-    client: TestClient, token: Callable[[str], dict[str, str]]
+    client: TestClient, as_role: Callable[..., dict[str, str]]
 ) -> None:
-    admin, manager = token("admin"), token("manager")
+    admin, manager = as_role("admin"), as_role("manager")
     body = {
         "platform": "mastodon",
         "name": "brand",
@@ -134,9 +102,9 @@ def test_posting_accounts_are_admin_only_and_never_show_credentials(
 
 
 def test_inbox_settings_are_validated(
-    client: TestClient, token: Callable[[str], dict[str, str]]
+    client: TestClient, as_role: Callable[..., dict[str, str]]
 ) -> None:
-    admin, viewer = token("admin"), token("viewer")
+    admin, viewer = as_role("admin"), as_role("viewer")
     current = client.get(f"{API}/inbox/settings", headers=viewer).json()
     assert current["suggest"] is True and "normal" in json.dumps(current["sla"])
     hours = {"timezone": "Europe/Paris", "week": {"mon": ["09:00-18:00"]}}

@@ -4,86 +4,20 @@ header. Mentions come through the real import service."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from flocon.errors import AlreadyExists
 from flocon.services import accounts, analysis, tags
 from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
-from flocon.services import workspaces as workspaces_svc
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
+from support.seeding import NOW, import_lines
 
 API = "/api/v1/workspaces"
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def seed(
-    engine: Engine, settings: Settings, lines: list[dict[str, Any]], workspace: str = "default"
-) -> list[int]:
-    """Import ``lines`` into ``workspace`` (watch Acme: "acme"); their mention ids, in order."""
-    with contextlib.suppress(AlreadyExists):
-        workspaces_svc.add_workspace(engine, workspace)
-    with contextlib.suppress(AlreadyExists):
-        watches_svc.add_watch(engine, workspace, name="Acme", query="acme")
-    wanted = [str(line.get("id", f"{workspace}-{i}")) for i, line in enumerate(lines)]
-    body = b"".join(
-        json.dumps(
-            {
-                "id": wanted[i],
-                "published_at": (NOW - timedelta(minutes=len(lines) - i)).isoformat(),
-                "source": "mastodon:social.example",
-                **line,
-            }
-        ).encode()
-        + b"\n"
-        for i, line in enumerate(lines)
-    )
-    report = import_stream(engine, workspace, io.BytesIO(body), fmt="jsonl", settings=settings)
-    assert not report.rejected
-    found = mentions_svc.list_mentions(
-        engine, workspace, include_unmatched=True, include_muted=True, limit=500
-    )
-    by_external = {m.external_id: m.id for m in found}
-    return [by_external[e] for e in wanted]
-
-
-def bearer(
-    engine: Engine, member: Any, scopes: tuple[str, ...] = ("read", "write")
-) -> dict[str, str]:
-    _token, secret = accounts.create_token(
-        engine,
-        member.workspace,
-        user_id=member.user.id,
-        name=f"test {member.role}",
-        scopes=scopes,
-        actor="cli",
-    )
-    return {"Authorization": f"Bearer {secret}"}
-
-
-@pytest.fixture
-def as_role(engine: Engine, make_member: Callable[..., Any]) -> Callable[..., dict[str, str]]:
-    """``as_role(role, workspace="default", scopes=None)``: a token's headers (read and write
-    scopes, read only for a viewer)."""
-
-    def make(
-        role: str, workspace: str = "default", scopes: tuple[str, ...] | None = None
-    ) -> dict[str, str]:
-        if scopes is None:
-            scopes = ("read",) if role == "viewer" else ("read", "write")
-        return bearer(engine, make_member(role, workspace), scopes)
-
-    return make
 
 
 # --------------------------------------------------------------------------- reading
@@ -95,7 +29,7 @@ def test_the_list_filters_like_the_page(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    ids = seed(
+    ids = import_lines(
         engine,
         settings,
         [
@@ -129,7 +63,7 @@ def test_cursor_pages_return_every_mention_exactly_once(
     as_role: Callable[..., dict[str, str]],
 ) -> None:
     tie = (NOW - timedelta(hours=2)).isoformat()
-    ids = seed(
+    ids = import_lines(
         engine,
         settings,
         [{"text": f"Acme {i}"} for i in range(25)]
@@ -171,7 +105,7 @@ def test_bad_filters_answer_400_with_the_reason(
     params: dict[str, str],
     needle: str,
 ) -> None:
-    seed(engine, settings, [{"text": "Acme"}])
+    import_lines(engine, settings, [{"text": "Acme"}])
     answer = client.get(f"{API}/default/mentions", params=params, headers=as_role("viewer"))
     assert answer.status_code == 400
     assert needle in answer.json()["error"]
@@ -190,7 +124,7 @@ def test_one_mention_with_its_correction(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    ids = seed(engine, settings, [{"text": "Acme is fine"}])
+    ids = import_lines(engine, settings, [{"text": "Acme is fine"}])
     headers = as_role("viewer")
     plain = client.get(f"{API}/default/mentions/{ids[0]}", headers=headers).json()
     assert plain["text"] == "Acme is fine"
@@ -208,7 +142,7 @@ def test_the_thread_of_a_mention(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    ids = seed(
+    ids = import_lines(
         engine,
         settings,
         [
@@ -234,8 +168,8 @@ def test_another_workspaces_mention_is_404(
     as_role: Callable[..., dict[str, str]],
     suffix: str,
 ) -> None:
-    theirs = seed(engine, settings, [{"text": "Acme theirs"}], workspace="other")
-    seed(engine, settings, [{"text": "Acme mine"}])
+    theirs = import_lines(engine, settings, [{"text": "Acme theirs"}], workspace="other")
+    import_lines(engine, settings, [{"text": "Acme mine"}])
     headers = as_role("owner")
     assert (
         client.get(f"{API}/default/mentions/{theirs[0]}{suffix}", headers=headers).status_code
@@ -252,7 +186,7 @@ def test_another_workspace_is_404_for_the_list_and_tags(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    seed(engine, settings, [{"text": "Acme theirs"}], workspace="other")
+    import_lines(engine, settings, [{"text": "Acme theirs"}], workspace="other")
     headers = as_role("owner")
     assert client.get(f"{API}/other/mentions", headers=headers).status_code == 404
     assert client.get(f"{API}/other/tags", headers=headers).status_code == 404
@@ -272,7 +206,7 @@ def test_an_agent_tags_and_untags(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    ids = seed(engine, settings, [{"text": "Acme a"}, {"text": "Acme b"}])
+    ids = import_lines(engine, settings, [{"text": "Acme a"}, {"text": "Acme b"}])
     headers = as_role("agent")
     tagged = client.post(
         f"{API}/default/mentions/bulk",
@@ -299,7 +233,7 @@ def test_an_agent_corrects_the_sentiment(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    ids = seed(engine, settings, [{"text": "Acme a"}])
+    ids = import_lines(engine, settings, [{"text": "Acme a"}])
     answer = client.post(
         f"{API}/default/mentions/bulk",
         json={"action": "correct", "ids": ids, "value": "positive"},
@@ -316,7 +250,7 @@ def test_a_bad_sentiment_is_400(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    ids = seed(engine, settings, [{"text": "Acme a"}])
+    ids = import_lines(engine, settings, [{"text": "Acme a"}])
     answer = client.post(
         f"{API}/default/mentions/bulk",
         json={"action": "correct", "ids": ids, "value": "furious"},
@@ -344,7 +278,9 @@ def test_roles_are_checked(
     scopes: tuple[str, ...],
     action: str,
 ) -> None:
-    ids = seed(engine, settings, [{"text": "Acme a", "author": "bob", "url": "https://b.example"}])
+    ids = import_lines(
+        engine, settings, [{"text": "Acme a", "author": "bob", "url": "https://b.example"}]
+    )
     answer = client.post(
         f"{API}/default/mentions/bulk",
         json={"action": action, "ids": ids, "value": "x"},
@@ -361,7 +297,7 @@ def test_a_manager_mutes_sites_and_unmutes_them(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    ids = seed(
+    ids = import_lines(
         engine,
         settings,
         [{"text": "Acme a", "url": "https://www.spam.example/1"}, {"text": "Acme b"}],
@@ -414,7 +350,9 @@ def test_ids_of_another_workspace_are_untouched(
     settings: Settings,
     as_role: Callable[..., dict[str, str]],
 ) -> None:
-    theirs = seed(engine, settings, [{"text": "Acme theirs", "author": "eve"}], workspace="other")
+    theirs = import_lines(
+        engine, settings, [{"text": "Acme theirs", "author": "eve"}], workspace="other"
+    )
     headers = as_role("owner")
     for action, value in (("tag", "x"), ("correct", "negative"), ("mute_author", None)):
         answer = client.post(
@@ -436,7 +374,7 @@ def test_a_session_call_needs_the_csrf_header(
     make_member: Callable[..., Any],
     sign_in: Callable[..., str],
 ) -> None:
-    ids = seed(engine, settings, [{"text": "Acme a"}])
+    ids = import_lines(engine, settings, [{"text": "Acme a"}])
     token = sign_in(client, make_member("agent"))
     body = {"action": "tag", "ids": ids, "value": "x"}
     refused = client.post(f"{API}/default/mentions/bulk", json=body)

@@ -30,28 +30,14 @@ API = "/api/v1/workspaces"
 SECRET = "api-s3cr3t-never-echoed"
 
 
-def bearer(
-    engine: Engine, member: Any, scopes: tuple[str, ...] = ("read", "write")
-) -> dict[str, str]:
-    _token, secret = accounts.create_token(
-        engine,
-        member.workspace,
-        user_id=member.user.id,
-        name=f"test {member.role}",
-        scopes=scopes,
-        actor="cli",
-    )
-    return {"Authorization": f"Bearer {secret}"}
+@pytest.fixture
+def manager(as_role: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return as_role("manager")
 
 
 @pytest.fixture
-def manager(engine: Engine, make_member: Callable[..., Any]) -> dict[str, str]:
-    return bearer(engine, make_member("manager"))
-
-
-@pytest.fixture
-def viewer(engine: Engine, make_member: Callable[..., Any]) -> dict[str, str]:
-    return bearer(engine, make_member("viewer"), ("read",))
+def viewer(as_role: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return as_role("viewer")
 
 
 def ingest(engine: Engine, drafts: list[Draft]) -> None:
@@ -222,9 +208,9 @@ def test_a_read_only_token_cannot_write_watches(
 
 
 def test_an_agent_with_a_write_token_cannot_write_watches(
-    client: TestClient, engine: Engine, make_member: Callable[..., Any]
+    client: TestClient, as_role: Callable[..., dict[str, str]]
 ) -> None:
-    agent = bearer(engine, make_member("agent"))
+    agent = as_role("agent")
     response = client.post(
         f"{API}/default/watches", json={"name": "X", "query": "x"}, headers=agent
     )

@@ -11,31 +11,28 @@ from __future__ import annotations
 
 import contextlib
 import html
-import io
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, select
 
 from flocon.errors import AlreadyExists
 from flocon.services import accounts
 from flocon.services import cases as svc
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
 from flocon.services import workspaces as workspaces_svc
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
 from flocon.storage.engine import read
 from flocon.storage.tables import posting_accounts
+from support.seeding import NOW, import_lines
 
-NOW = datetime.now(UTC).replace(microsecond=0)
 CASE_ROW = re.compile(r'<tr id="case-(\d+)"')
 COMPLAINT = {
     "text": "Acme charged my card twice and support never answers. Is anyone there?",
@@ -50,39 +47,6 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, secret_key=Fernet.generate_key().decode())
 
 
-def seed(
-    engine: Engine,
-    settings: Settings,
-    lines: list[dict[str, Any]],
-    workspace: str = "default",
-) -> list[int]:
-    """Import ``lines`` (Mastodon mentions of the watch "Acme"); their mention ids in order."""
-    with contextlib.suppress(AlreadyExists):
-        workspaces_svc.add_workspace(engine, workspace)
-    with contextlib.suppress(AlreadyExists):
-        watches_svc.add_watch(engine, workspace, name="Acme", query="acme")
-    wanted = [str(line.get("id", f"{workspace}-{i}")) for i, line in enumerate(lines)]
-    body = b"".join(
-        json.dumps(
-            {
-                "id": wanted[i],
-                "published_at": (NOW - timedelta(minutes=len(lines) - i)).isoformat(),
-                "source": "mastodon:social.example",
-                **line,
-            }
-        ).encode()
-        + b"\n"
-        for i, line in enumerate(lines)
-    )
-    report = import_stream(engine, workspace, io.BytesIO(body), fmt="jsonl", settings=settings)
-    assert not report.rejected, report.rejected
-    found = mentions_svc.list_mentions(
-        engine, workspace, include_unmatched=True, include_muted=True, limit=500
-    )
-    by_external = {m.external_id: m.id for m in found}
-    return [by_external[e] for e in wanted]
-
-
 def open_case(
     engine: Engine,
     settings: Settings,
@@ -90,18 +54,22 @@ def open_case(
     workspace: str = "default",
     **options: Any,
 ) -> svc.Case:
-    (mention_id,) = seed(engine, settings, [line or COMPLAINT], workspace=workspace)
+    (mention_id,) = import_lines(engine, settings, [line or COMPLAINT], workspace=workspace)
     return svc.create_case(engine, workspace, mention_id=mention_id, actor="cli", **options)
 
 
-def signed(
-    client: TestClient,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
-    role: str,
-    workspace: str = "default",
-) -> str:
-    return sign_in(client, make_member(role, workspace=workspace))
+@pytest.fixture
+def agent_case(
+    engine: Engine, settings: Settings, sign_as: Callable[..., str]
+) -> tuple[svc.Case, str]:
+    """A case opened on COMPLAINT, and the CSRF token of an agent signed in on ``client``."""
+    case = open_case(engine, settings)
+    return case, sign_as("agent")
+
+
+def post_reply(client: TestClient, case: svc.Case, csrf: str, **fields: str) -> Response:
+    """Submit the reply form of ``case`` with ``fields`` (text, action, url...)."""
+    return client.post(f"/w/default/inbox/{case.id}/replies", data={**fields, "csrf_token": csrf})
 
 
 def case_ids(page_html: str) -> list[int]:
@@ -129,11 +97,10 @@ def test_the_mention_page_opens_a_case_in_the_inbox(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    (mid,) = seed(engine, settings, [COMPLAINT])
-    token = signed(client, make_member, sign_in, "agent")
+    (mid,) = import_lines(engine, settings, [COMPLAINT])
+    token = sign_as("agent")
     mention_page = client.get(f"/w/default/mentions/{mid}")
     assert 'id="open-case"' in mention_page.text
     done = client.post("/w/default/inbox", data={"mention_id": mid, "csrf_token": token})
@@ -150,12 +117,9 @@ def test_the_mention_page_opens_a_case_in_the_inbox(
 def test_opening_a_case_twice_leads_to_the_existing_case(
     client: TestClient,
     engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    agent_case: tuple[svc.Case, str],
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
+    case, token = agent_case
     again = client.post(
         "/w/default/inbox", data={"mention_id": case.row.mention_id, "csrf_token": token}
     )
@@ -170,11 +134,10 @@ def test_the_mention_page_offers_no_case_button_to_a_viewer(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    (mid,) = seed(engine, settings, [COMPLAINT])
-    signed(client, make_member, sign_in, "viewer")
+    (mid,) = import_lines(engine, settings, [COMPLAINT])
+    sign_as("viewer")
     page = client.get(f"/w/default/mentions/{mid}")
     assert page.status_code == 200
     assert 'id="open-case"' not in page.text
@@ -187,8 +150,7 @@ def test_the_inbox_lists_cases_riskiest_first_with_why(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     calm = open_case(
         engine, settings, {"id": "calm", "text": "Acme opens a store", "author": {"handle": "a"}}
@@ -202,7 +164,7 @@ def test_the_inbox_lists_cases_riskiest_first_with_why(
             "author": {"handle": "big", "followers": 200_000},
         },
     )
-    signed(client, make_member, sign_in, "viewer")
+    sign_as("viewer")
     page = client.get("/w/default/inbox")
     assert page.status_code == 200
     assert case_ids(page.text) == [angry.id, calm.id]
@@ -288,11 +250,10 @@ def test_a_bad_filter_is_shown_on_the_page(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     open_case(engine, settings)
-    signed(client, make_member, sign_in, "viewer")
+    sign_as("viewer")
     page = client.get("/w/default/inbox?status=bogus")
     assert page.status_code == 400
     assert "status must be one of" in page.text
@@ -306,11 +267,10 @@ def test_the_case_page_shows_the_risk_factors_and_response_times(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings, now=NOW - timedelta(hours=10))
-    signed(client, make_member, sign_in, "viewer")
+    sign_as("viewer")
     page = client.get(f"/w/default/inbox/{case.id}")
     assert page.status_code == 200
     table = text_of(page.text, "risk-factors")
@@ -327,11 +287,10 @@ def test_a_case_of_another_workspace_is_404(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     theirs = open_case(engine, settings, workspace="other")
-    token = signed(client, make_member, sign_in, "owner")
+    token = sign_as("owner")
     assert client.get(f"/w/default/inbox/{theirs.id}").status_code == 404
     assert client.get("/w/other/inbox").status_code == 404
     posts = {
@@ -354,8 +313,7 @@ def test_saved_replies_and_accounts_of_another_workspace_are_404(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     with contextlib.suppress(AlreadyExists):
@@ -373,7 +331,7 @@ def test_saved_replies_and_accounts_of_another_workspace_are_404(
         settings=settings,
         actor="cli",
     )
-    token = signed(client, make_member, sign_in, "owner")
+    token = sign_as("owner")
     assert client.get(f"/w/default/inbox/{case.id}?saved={saved.id}").status_code == 404
     for path in (
         f"/w/default/inbox/settings/saved/{saved.id}/remove",
@@ -422,12 +380,11 @@ def test_status_priority_and_tags_change_in_one_form(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     tagged = svc.tag_case(engine, "default", case.id, actor="cli", add=["old"])
-    token = signed(client, make_member, sign_in, "agent")
+    token = sign_as("agent")
     done = client.post(
         f"/w/default/inbox/{case.id}",
         data={
@@ -451,12 +408,9 @@ def test_status_priority_and_tags_change_in_one_form(
 def test_ignoring_needs_a_reason_shown_on_the_page(
     client: TestClient,
     engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    agent_case: tuple[svc.Case, str],
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
+    case, token = agent_case
     refused = client.post(
         f"/w/default/inbox/{case.id}",
         data={"version": case.row.version, "status": "ignored", "csrf_token": token},
@@ -469,12 +423,9 @@ def test_ignoring_needs_a_reason_shown_on_the_page(
 def test_a_stale_form_is_refused_with_409_and_says_why(
     client: TestClient,
     engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    agent_case: tuple[svc.Case, str],
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
+    case, token = agent_case
     svc.update_case(engine, "default", case.id, actor="cli", priority="high")
     refused = client.post(
         f"/w/default/inbox/{case.id}",
@@ -493,12 +444,12 @@ def test_a_stale_take_is_refused_too(
     engine: Engine,
     settings: Settings,
     make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     first = make_member("agent")
     svc.update_case(engine, "default", case.id, actor="cli", assignee=first.user.id)
-    token = signed(client, make_member, sign_in, "agent")
+    token = sign_as("agent")
     refused = client.post(
         f"/w/default/inbox/{case.id}",
         data={"version": case.row.version, "take": "1", "csrf_token": token},
@@ -515,11 +466,11 @@ def test_a_note_with_an_at_mention_names_the_teammate(
     engine: Engine,
     settings: Settings,
     make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     make_member("agent", email="lea@acme.example")
-    token = signed(client, make_member, sign_in, "agent")
+    token = sign_as("agent")
     done = client.post(
         f"/w/default/inbox/{case.id}/notes",
         data={"text": "@lea can you check the refund? <b>urgent</b>", "csrf_token": token},
@@ -538,14 +489,9 @@ def test_a_note_with_an_at_mention_names_the_teammate(
 
 
 def test_an_empty_note_is_refused_on_the_page(
-    client: TestClient,
-    engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    client: TestClient, agent_case: tuple[svc.Case, str]
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
+    case, token = agent_case
     refused = client.post(
         f"/w/default/inbox/{case.id}/notes", data={"text": "", "csrf_token": token}
     )
@@ -559,17 +505,11 @@ def test_an_empty_note_is_refused_on_the_page(
 def test_check_the_tone_shows_the_issues_and_keeps_the_draft(
     client: TestClient,
     engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    agent_case: tuple[svc.Case, str],
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
+    case, token = agent_case
     draft = "Calm down. You should have read the FAQ!!!"
-    page = client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={"text": draft, "action": "check", "csrf_token": token},
-    )
+    page = post_reply(client, case, token, text=draft, action="check")
     assert page.status_code == 200
     tone = page.text.split('id="tone"', 1)[1].split("</div>", 1)[0]
     assert "Dismissive: it brushes the person off." in tone
@@ -582,39 +522,25 @@ def test_check_the_tone_shows_the_issues_and_keeps_the_draft(
 
 
 def test_checking_an_empty_reply_shows_the_case_again(
-    client: TestClient,
-    engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    client: TestClient, agent_case: tuple[svc.Case, str]
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
-    page = client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={"text": "", "action": "check", "csrf_token": token},
-    )
+    case, token = agent_case
+    page = post_reply(client, case, token, text="", action="check")
     assert page.status_code == 200
     assert 'id="reply-form"' in page.text and 'id="tone"' not in page.text
 
 
 def test_a_good_reply_passes_the_tone_check(
-    client: TestClient,
-    engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    client: TestClient, agent_case: tuple[svc.Case, str]
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
-    page = client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={
-            "text": "We are so sorry about the double charge, Claire. I have sent you a DM "
-            "and will refund you today.",
-            "action": "check",
-            "csrf_token": token,
-        },
+    case, token = agent_case
+    page = post_reply(
+        client,
+        case,
+        token,
+        text="We are so sorry about the double charge, Claire. I have sent you a DM "
+        "and will refund you today.",
+        action="check",
     )
     assert "The tone looks right" in text_of(page.text, "tone")
 
@@ -660,14 +586,13 @@ def test_a_reply_made_elsewhere_is_recorded_and_answers_the_case(
     page = client.get(f"/w/default/inbox/{case.id}")
     assert 'id="send-reply"' not in page.text  # no posting account
     assert "flocon has no account to post on this platform" in page.text
-    done = client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={
-            "text": "Sorry Claire, we called you back.",
-            "action": "record",
-            "url": "https://social.example/@acme/42",
-            "csrf_token": token,
-        },
+    done = post_reply(
+        client,
+        case,
+        token,
+        text="Sorry Claire, we called you back.",
+        action="record",
+        url="https://social.example/@acme/42",
     )
     assert done.status_code == 303
     assert done.headers["location"].endswith("?done=recorded")
@@ -685,20 +610,11 @@ def test_a_reply_made_elsewhere_is_recorded_and_answers_the_case(
 def test_a_reply_with_a_javascript_address_is_refused(
     client: TestClient,
     engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    agent_case: tuple[svc.Case, str],
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
-    refused = client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={
-            "text": "Sorry!",
-            "action": "record",
-            "url": "javascript:alert(1)",
-            "csrf_token": token,
-        },
+    case, token = agent_case
+    refused = post_reply(
+        client, case, token, text="Sorry!", action="record", url="javascript:alert(1)"
     )
     assert refused.status_code == 400
     assert "http:// or https://" in text_of(refused.text, "case-error")
@@ -710,16 +626,10 @@ def test_a_reply_with_a_javascript_address_is_refused(
 def test_a_draft_is_saved(
     client: TestClient,
     engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    agent_case: tuple[svc.Case, str],
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
-    done = client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={"text": "Sorry, looking into it", "action": "draft", "csrf_token": token},
-    )
+    case, token = agent_case
+    done = post_reply(client, case, token, text="Sorry, looking into it", action="draft")
     assert done.status_code == 303 and done.headers["location"].endswith("?done=drafted")
     (reply,) = svc.get_case(engine, "default", case.id).replies
     assert reply.status == "draft"
@@ -730,18 +640,10 @@ def test_a_draft_is_saved(
 
 
 def test_sending_without_an_account_says_how_to_answer(
-    client: TestClient,
-    engine: Engine,
-    settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    client: TestClient, agent_case: tuple[svc.Case, str]
 ) -> None:
-    case = open_case(engine, settings)
-    token = signed(client, make_member, sign_in, "agent")
-    refused = client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={"text": "Sorry Claire", "action": "send", "csrf_token": token},
-    )
+    case, token = agent_case
+    refused = post_reply(client, case, token, text="Sorry Claire", action="send")
     assert refused.status_code == 400
     assert "no posting account answers mastodon mentions" in text_of(refused.text, "case-error")
 
@@ -750,8 +652,7 @@ def test_with_an_account_the_send_button_names_the_platform(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     svc.add_account(
@@ -764,7 +665,7 @@ def test_with_an_account_the_send_button_names_the_platform(
         settings=settings,
         actor="cli",
     )
-    signed(client, make_member, sign_in, "agent")
+    sign_as("agent")
     page = client.get(f"/w/default/inbox/{case.id}")
     assert text_of(page.text, "send-reply") == "Send on mastodon"
     assert "flocon has no account to post" not in page.text
@@ -780,12 +681,13 @@ def test_a_teammate_who_had_the_case_open_is_shown(
     settings: Settings,
     make_member: Callable[..., Any],
     sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     first = make_member("agent", email="first@acme.example")
     sign_in(second_client, first)
     assert second_client.get(f"/w/default/inbox/{case.id}").status_code == 200
-    signed(client, make_member, sign_in, "agent")
+    sign_as("agent")
     page = client.get(f"/w/default/inbox/{case.id}")
     warning = text_of(page.text, "collision")
     assert "first@acme.example has this case open." in warning
@@ -805,15 +707,13 @@ def test_a_teammate_writing_a_reply_is_shown_as_replying(
     settings: Settings,
     make_member: Callable[..., Any],
     sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     first = make_member("agent", email="first@acme.example")
     token = sign_in(second_client, first)
-    second_client.post(
-        f"/w/default/inbox/{case.id}/replies",
-        data={"text": "Sorry", "action": "check", "csrf_token": token},
-    )
-    signed(client, make_member, sign_in, "agent")
+    post_reply(second_client, case, token, text="Sorry", action="check")
+    sign_as("agent")
     page = client.get(f"/w/default/inbox/{case.id}")
     assert "first@acme.example is writing a reply to this case." in text_of(page.text, "collision")
 
@@ -823,12 +723,12 @@ def test_a_presence_older_than_two_minutes_is_no_collision(
     engine: Engine,
     settings: Settings,
     make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     first = make_member("agent", email="first@acme.example")
     svc.see_case(engine, "default", case.id, user_id=first.user.id, now=NOW - timedelta(minutes=3))
-    signed(client, make_member, sign_in, "agent")
+    sign_as("agent")
     assert 'id="collision"' not in client.get(f"/w/default/inbox/{case.id}").text
 
 
@@ -839,11 +739,12 @@ def test_a_viewer_leaves_no_presence(
     settings: Settings,
     make_member: Callable[..., Any],
     sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     sign_in(second_client, make_member("viewer"))
     second_client.get(f"/w/default/inbox/{case.id}")
-    signed(client, make_member, sign_in, "agent")
+    sign_as("agent")
     assert 'id="collision"' not in client.get(f"/w/default/inbox/{case.id}").text
 
 
@@ -854,10 +755,9 @@ def test_a_manager_adds_and_removes_a_saved_reply(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "manager")
+    token = sign_as("manager")
     page = client.get("/w/default/inbox/settings")
     assert page.status_code == 200
     assert 'id="saved-reply-form"' in page.text
@@ -882,11 +782,10 @@ def test_a_saved_reply_is_edited(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     saved = svc.save_saved(engine, "default", name="Hi", lang="en", text="Hi {author}", actor="cli")
-    token = signed(client, make_member, sign_in, "manager")
+    token = sign_as("manager")
     page = client.get("/w/default/inbox/settings")
     assert f'id="edit-saved-{saved.id}"' in page.text
     done = client.post(
@@ -908,10 +807,9 @@ def test_a_bad_template_is_refused_with_its_reason(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "manager")
+    token = sign_as("manager")
     refused = client.post(
         "/w/default/inbox/settings/saved",
         data={"name": "Broken", "lang": "en", "text": "Hello {author", "csrf_token": token},
@@ -925,10 +823,9 @@ def test_an_admin_adds_a_posting_account_whose_credentials_are_never_shown(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     secret = "masto-secret-token-0123456789"
     done = client.post(
         "/w/default/inbox/settings/accounts",
@@ -957,10 +854,9 @@ def test_credentials_that_are_not_key_value_lines_are_refused(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     refused = client.post(
         "/w/default/inbox/settings/accounts",
         data={
@@ -981,10 +877,9 @@ def test_an_account_missing_its_token_is_refused_without_echoing_credentials(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     refused = client.post(
         "/w/default/inbox/settings/accounts",
         data={
@@ -1004,8 +899,7 @@ def test_an_admin_removes_a_posting_account(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     account = svc.add_account(
         engine,
@@ -1017,7 +911,7 @@ def test_an_admin_removes_a_posting_account(
         settings=settings,
         actor="cli",
     )
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     done = client.post(
         f"/w/default/inbox/settings/accounts/{account.id}/remove", data={"csrf_token": token}
     )
@@ -1039,10 +933,9 @@ def test_an_admin_sets_business_hours_and_targets(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     page = client.get("/w/default/inbox/settings")
     assert 'id="targets-form"' in page.text
     done = client.post(
@@ -1095,13 +988,12 @@ def test_bad_business_hours_or_sla_give_a_clear_error(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
     hours: str,
     sla: str,
     message: str,
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     refused = client.post(
         "/w/default/inbox/settings/targets",
         data={"business_hours": hours, "sla": sla, "suggest": "on", "csrf_token": token},
@@ -1117,11 +1009,10 @@ def test_empty_fields_restore_the_default_hours_and_targets(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     svc.set_inbox_settings(engine, "default", actor="cli", business_hours=HOURS, sla=SLA)
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     done = client.post(
         "/w/default/inbox/settings/targets",
         data={"business_hours": " ", "sla": "", "suggest": "on", "csrf_token": token},
@@ -1137,10 +1028,9 @@ def test_a_refused_saved_reply_keeps_what_was_typed(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "manager")
+    token = sign_as("manager")
     refused = client.post(
         "/w/default/inbox/settings/saved",
         data={"name": "Broken", "lang": "en", "text": "Hello {author", "csrf_token": token},
@@ -1156,10 +1046,9 @@ def test_a_refused_account_keeps_its_fields_but_not_its_credentials(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "admin")
+    token = sign_as("admin")
     refused = client.post(
         "/w/default/inbox/settings/accounts",
         data={
@@ -1181,12 +1070,11 @@ def test_the_platforms_offered_are_those_flocon_can_post_to(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     from flocon import posting
 
-    signed(client, make_member, sign_in, "admin")
+    sign_as("admin")
     page = client.get("/w/default/inbox/settings")
     select_html = page.text.split('id="a-platform"', 1)[1].split("</select>", 1)[0]
     assert re.findall(r'<option value="([^"]+)"', select_html) == sorted(posting.POSTERS)
@@ -1235,11 +1123,10 @@ def test_a_viewer_reads_every_page_but_every_post_is_403(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case, saved_id, account_id = _fixtures(engine, settings)
-    token = signed(client, make_member, sign_in, "viewer")
+    token = sign_as("viewer")
     for path in ("/w/default/inbox", f"/w/default/inbox/{case.id}", "/w/default/inbox/settings"):
         page = client.get(path)
         assert page.status_code == 200, path
@@ -1265,13 +1152,12 @@ def test_settings_posts_need_their_role(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
     role: str,
     allowed: set[str],
 ) -> None:
     case, saved_id, account_id = _fixtures(engine, settings)
-    token = signed(client, make_member, sign_in, role)
+    token = sign_as(role)
     area = {
         "/w/default/inbox/settings/saved": "saved",
         f"/w/default/inbox/settings/saved/{saved_id}/remove": "saved",
@@ -1296,10 +1182,9 @@ def test_an_agent_cannot_add_a_posting_account(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
-    token = signed(client, make_member, sign_in, "agent")
+    token = sign_as("agent")
     refused = client.post(
         "/w/default/inbox/settings/accounts",
         data={
@@ -1319,12 +1204,11 @@ def test_a_form_without_its_csrf_token_is_refused(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
     token: str | None,
+    sign_as: Callable[..., str],
 ) -> None:
     case, saved_id, account_id = _fixtures(engine, settings)
-    signed(client, make_member, sign_in, "owner")
+    sign_as("owner")
     for path, data in _every_post(case, saved_id, account_id).items():
         sent = dict(data) if token is None else {**data, "csrf_token": token}
         assert client.post(path, data=sent).status_code == 403, path
@@ -1348,9 +1232,8 @@ def test_hostile_mention_text_renders_inert(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
     where: str,
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(
         engine,
@@ -1364,7 +1247,7 @@ def test_hostile_mention_text_renders_inert(
         },
     )
     svc.tag_case(engine, "default", case.id, actor="cli", add=["<b>tag</b>"])
-    signed(client, make_member, sign_in, "agent")
+    sign_as("agent")
     page = client.get("/w/default/inbox" if where == "list" else f"/w/default/inbox/{case.id}")
     assert page.status_code == 200
     body = page.text.split('<main id="main"', 1)[1]
@@ -1378,14 +1261,13 @@ def test_hostile_notes_replies_and_saved_replies_render_inert(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
     svc.add_note(engine, "default", case.id, actor="cli", text=PAYLOAD)
     svc.record_reply(engine, "default", case.id, actor="cli", text=PAYLOAD)
     saved = svc.save_saved(engine, "default", name=PAYLOAD, lang="en", text=PAYLOAD, actor="cli")
-    signed(client, make_member, sign_in, "manager")
+    sign_as("manager")
     for path in (
         f"/w/default/inbox/{case.id}",
         f"/w/default/inbox/{case.id}?saved={saved.id}",
@@ -1404,11 +1286,10 @@ def test_the_inbox_speaks_french(
     client: TestClient,
     engine: Engine,
     settings: Settings,
-    make_member: Callable[..., Any],
-    sign_in: Callable[..., str],
+    sign_as: Callable[..., str],
 ) -> None:
     case = open_case(engine, settings)
-    signed(client, make_member, sign_in, "agent")
+    sign_as("agent")
     client.cookies.set("flocon_lang", "fr")
     page = client.get(f"/w/default/inbox/{case.id}")
     assert page.status_code == 200

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,30 +12,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from flocon.services import cases as svc
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
+from support.seeding import import_lines
 
 
 def _one_case(engine: Engine, settings: Settings) -> tuple[int, int]:
-    watches_svc.add_watch(engine, "default", name="Acme", query="acme")
-    line = {
-        "id": "c1",
-        "text": "Acme <script>window.__xss=1</script> lost my parcel",
-        "source": "forum:f",
-    }
-    import_stream(
-        engine,
-        "default",
-        io.BytesIO(json.dumps(line).encode() + b"\n"),
-        fmt="jsonl",
-        settings=settings,
-    )
-    (mention,) = mentions_svc.list_mentions(engine, "default", limit=5)
-    case = svc.create_case(engine, "default", mention_id=mention.id, actor="cli")
+    line = {"id": "c1", "text": "Acme <script>window.__xss=1</script> lost my parcel"}
+    (mention_id,) = import_lines(engine, settings, [line], source="forum:f")
+    case = svc.create_case(engine, "default", mention_id=mention_id, actor="cli")
     svc.record_reply(engine, "default", case.id, actor="cli", text="Sorry! DM sent.")
-    return mention.id, case.id
+    return mention_id, case.id
 
 
 def test_the_report_page_json_and_csv(

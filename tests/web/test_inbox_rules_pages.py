@@ -6,58 +6,19 @@ The API (GET/POST /inbox-rules, PATCH/DELETE /{id}, POST /simulate) follows the 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
-from flocon.errors import AlreadyExists
-from flocon.services import accounts
-from flocon.services import mentions as mentions_svc
-from flocon.services import watches as watches_svc
-from flocon.services import workspaces as workspaces_svc
 from flocon.services.cases import rules
-from flocon.services.importing import import_stream
 from flocon.settings import Settings
 from flocon.storage.engine import read, write
 from flocon.storage.tables import audit_log, cases, inbox_rules, mention_tags, mentions
+from support.seeding import import_lines
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def seed(
-    engine: Engine, settings: Settings, lines: list[dict[str, Any]], workspace: str = "default"
-) -> list[int]:
-    with contextlib.suppress(AlreadyExists):
-        workspaces_svc.add_workspace(engine, workspace)
-    with contextlib.suppress(AlreadyExists):
-        watches_svc.add_watch(engine, workspace, name="Acme", query="acme")
-    wanted = [f"{workspace}-{i}" for i in range(len(lines))]
-    body = b"".join(
-        json.dumps(
-            {
-                "id": wanted[i],
-                "published_at": (NOW - timedelta(minutes=len(lines) - i)).isoformat(),
-                "source": "forum:forum.example",
-                **line,
-            }
-        ).encode()
-        + b"\n"
-        for i, line in enumerate(lines)
-    )
-    report = import_stream(engine, workspace, io.BytesIO(body), fmt="jsonl", settings=settings)
-    assert not report.rejected
-    found = mentions_svc.list_mentions(
-        engine, workspace, include_unmatched=True, include_muted=True, limit=500
-    )
-    by_external = {m.external_id: m.id for m in found}
-    return [by_external[e] for e in wanted]
+FORUM = "forum:forum.example"  # the channel of these mentions
 
 
 def add(engine: Engine, name: str = "Refunds", workspace: str = "default") -> rules.InboxRule:
@@ -143,7 +104,12 @@ def test_simulating_the_form_shows_what_it_would_do_and_writes_nothing(
     engine: Engine,
     settings: Settings,
 ) -> None:
-    hostile, _ = seed(engine, settings, [{"text": "Acme refund"}, {"text": "Acme is great"}])
+    hostile, _ = import_lines(
+        engine,
+        settings,
+        [{"text": "Acme refund"}, {"text": "Acme is great"}],
+        source=FORUM,
+    )
     with write(engine) as conn:  # stored text is literal: the page must escape it
         conn.execute(
             update(mentions)
@@ -170,7 +136,7 @@ def test_a_stored_rule_is_simulated_then_enabled_edited_disabled_and_removed(
     engine: Engine,
     settings: Settings,
 ) -> None:
-    seed(engine, settings, [{"text": "Acme refund please"}])
+    import_lines(engine, settings, [{"text": "Acme refund please"}], source=FORUM)
     rule = add(engine)
     csrf = sign_in(client, make_member("manager"))
     shown = client.get(f"/w/default/inbox/rules?simulate={rule.id}")
@@ -263,19 +229,6 @@ def test_a_post_without_its_csrf_token_is_refused(
 Bearer = Callable[..., dict[str, str]]
 
 
-@pytest.fixture
-def as_role(engine: Engine, make_member: Callable[..., Any]) -> Bearer:
-    def make(role: str, workspace: str = "default") -> dict[str, str]:
-        member = make_member(role, workspace=workspace)
-        scopes = ("read",) if role == "viewer" else ("read", "write")
-        _token, secret = accounts.create_token(
-            engine, workspace, user_id=member.user.id, name=role, scopes=scopes, actor="cli"
-        )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
-
-
 API = "/api/v1/workspaces/default/inbox-rules"
 BODY = {
     "name": "Refunds",
@@ -337,7 +290,12 @@ def test_the_api_checks_what_it_is_given(client: TestClient, as_role: Bearer) ->
 def test_the_api_simulates_a_stored_or_an_unsaved_rule(
     client: TestClient, as_role: Bearer, engine: Engine, settings: Settings
 ) -> None:
-    seed(engine, settings, [{"text": "Acme refund please"}, {"text": "Acme rocks"}])
+    import_lines(
+        engine,
+        settings,
+        [{"text": "Acme refund please"}, {"text": "Acme rocks"}],
+        source=FORUM,
+    )
     rule = add(engine)
     viewer = as_role("viewer")
     stored = client.post(f"{API}/simulate", json={"rule_id": rule.id}, headers=viewer)

@@ -162,26 +162,41 @@ def _ctx(request: Request, viewer: Viewer, membership: accounts.Membership, need
     return ctx
 
 
+def _token_ctx(request: Request, workspace: str | None, needed: str) -> Ctx:
+    """The :class:`Ctx` of the ``workspace`` named, or of the viewer's only workspace (the
+    API token's one)."""
+    viewer = current_viewer(request)
+    if workspace:
+        chosen = [m for m in viewer.memberships if m.workspace == workspace]
+        if not chosen:
+            raise NotFound(f"no workspace named {workspace!r}")
+    else:
+        chosen = list(viewer.memberships)
+        if len(chosen) > 1:
+            raise WorkspaceNeeded(
+                "you are a member of several workspaces: name one with ?workspace=NAME"
+            )
+        if not chosen:
+            raise NotFound("you are not a member of any workspace")
+    return _ctx(request, viewer, chosen[0], needed)
+
+
+def _path_ctx(request: Request, ws: str, needed: str) -> Ctx:
+    """The :class:`Ctx` of workspace ``ws``; 404 when the viewer is not a member of it."""
+    viewer = current_viewer(request)
+    for m in viewer.memberships:
+        if m.workspace == ws:
+            return _ctx(request, viewer, m, needed)
+    raise NotFound(f"no workspace named {ws!r}")
+
+
 def token_workspace(needed: str = "viewer") -> Callable[[Request, str | None], Ctx]:
     """A dependency for routes without ``{ws}`` in their path (``/api/v1/cases``): the
     workspace of the API token, or the ``workspace`` query parameter, or the user's only
     workspace."""
 
     def dependency(request: Request, workspace: str | None = None) -> Ctx:
-        viewer = current_viewer(request)
-        if workspace:
-            chosen = [m for m in viewer.memberships if m.workspace == workspace]
-            if not chosen:
-                raise NotFound(f"no workspace named {workspace!r}")
-        else:
-            chosen = list(viewer.memberships)
-            if len(chosen) > 1:
-                raise WorkspaceNeeded(
-                    "you are a member of several workspaces: name one with ?workspace=NAME"
-                )
-            if not chosen:
-                raise NotFound("you are not a member of any workspace")
-        return _ctx(request, viewer, chosen[0], needed)
+        return _token_ctx(request, workspace, needed)
 
     return dependency
 
@@ -194,13 +209,46 @@ def in_workspace(needed: str = "viewer") -> Callable[[Request, str], Ctx]:
     """A dependency giving the :class:`Ctx` of the ``{ws}`` path parameter, at least ``needed``."""
 
     def dependency(request: Request, ws: str) -> Ctx:
-        viewer = current_viewer(request)
-        for m in viewer.memberships:
-            if m.workspace == ws:
-                return _ctx(request, viewer, m, needed)
-        raise NotFound(f"no workspace named {ws!r}")
+        return _path_ctx(request, ws, needed)
 
     return dependency
+
+
+def path_or_token_workspace(needed: str = "viewer") -> Callable[[Request], Ctx]:
+    """A dependency for a function served at two paths, ``/workspaces/{ws}/...`` and the same
+    without ``{ws}``: the workspace of the ``ws`` path parameter when the path has one (as
+    :func:`in_workspace`), else as :func:`token_workspace` (the ``workspace`` query parameter,
+    or the API token's workspace). It declares neither parameter, so that each path documents
+    only its own: give the routes ``openapi_extra=WS_PATH`` and ``WORKSPACE_QUERY``."""
+
+    def dependency(request: Request) -> Ctx:
+        ws = request.path_params.get("ws")
+        if ws is not None:
+            return _path_ctx(request, ws, needed)
+        return _token_ctx(request, request.query_params.get("workspace"), needed)
+
+    return dependency
+
+
+def _parameter(name: str, where: str, description: str) -> dict[str, Any]:
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": where,
+                "required": where == "path",
+                "schema": {"type": "string"},
+                "description": description,
+            }
+        ]
+    }
+
+
+#: The OpenAPI parameters read by :func:`path_or_token_workspace`, one for each of its paths.
+WS_PATH = _parameter("ws", "path", "The workspace.")
+WORKSPACE_QUERY = _parameter(
+    "workspace", "query", "The workspace, for a member of several (default: the token's)."
+)
 
 
 #: The dependencies most routes use.

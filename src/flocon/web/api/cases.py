@@ -27,7 +27,7 @@ from flocon.web.api.schemas_cases import (
     ReplyCreate,
     ReplyOut,
 )
-from flocon.web.deps import Ctx, as_agent, as_viewer, token_workspace
+from flocon.web.deps import WORKSPACE_QUERY, WS_PATH, Ctx, path_or_token_workspace
 
 router = APIRouter(tags=["cases"])
 
@@ -56,98 +56,6 @@ def _query(
         lang=lang,
         tag=tag,
         view=view,
-    )
-
-
-def _list(
-    ctx: Ctx,
-    status: list[str] | None,
-    assignee: str | None,
-    watch: str | None,
-    priority: list[str] | None,
-    channel: str | None,
-    lang: str | None,
-    tag: str | None,
-    view: str | None,
-    cursor: str | None,
-    limit: int,
-) -> CaseList:
-    page = svc.list_cases(
-        ctx.engine,
-        ctx.workspace,
-        _query(status, assignee, watch, priority, channel, lang, tag, view),
-        viewer_id=ctx.viewer.user.id,
-        cursor=cursor,
-        limit=limit,
-    )
-    return CaseList(
-        items=[CaseOut.of(c) for c in page.cases], total=page.total, next_cursor=page.next_cursor
-    )
-
-
-def _detail(ctx: Ctx, case_id: int) -> CaseDetailOut:
-    found = svc.get_case(ctx.engine, ctx.workspace, case_id)
-    base = CaseOut.of(found.case).model_dump()
-    return CaseDetailOut(
-        **base,
-        mention=None if found.mention is None else CaseMention.of(found.mention),
-        events=[EventOut.of(e) for e in found.events],
-        notes=[NoteOut.of(n) for n in found.notes],
-        replies=[ReplyOut.of(r) for r in found.replies],
-        others_here=[
-            PresenceOut(email=p.email, activity=p.activity, at=p.at)
-            for p in found.presence
-            if p.user_id != ctx.viewer.user.id
-        ],
-    )
-
-
-def _create(ctx: Ctx, body: CaseCreate) -> CaseOut:
-    case = svc.create_case(
-        ctx.engine,
-        ctx.workspace,
-        mention_id=body.mention_id,
-        actor=ctx.viewer.user,
-        priority=body.priority,
-        scope=body.scope,
-        assignee=body.assignee,
-    )
-    return CaseOut.of(case)
-
-
-def _update(ctx: Ctx, case_id: int, body: CaseUpdate) -> CaseOut:
-    given = body.model_fields_set
-    kwargs: dict[str, object] = {}
-    if "status" in given and body.status is not None:
-        kwargs["status"] = body.status
-    if "priority" in given and body.priority is not None:
-        kwargs["priority"] = body.priority
-    if "assignee" in given:
-        kwargs["assignee"] = body.assignee
-    case = svc.update_case(
-        ctx.engine,
-        ctx.workspace,
-        case_id,
-        actor=ctx.viewer.user,
-        reason=body.reason,
-        version=body.version,
-        **kwargs,  # type: ignore[arg-type]
-    )
-    if body.tags_add or body.tags_remove:
-        case = svc.tag_case(
-            ctx.engine,
-            ctx.workspace,
-            case_id,
-            actor=ctx.viewer.user,
-            add=body.tags_add,
-            remove=body.tags_remove,
-        )
-    return CaseOut.of(case)
-
-
-def _note(ctx: Ctx, case_id: int, body: NoteCreate) -> NoteOut:
-    return NoteOut.of(
-        svc.add_note(ctx.engine, ctx.workspace, case_id, actor=ctx.viewer.user, text=body.text)
     )
 
 
@@ -191,12 +99,17 @@ def _reply(ctx: Ctx, case_id: int, body: ReplyCreate) -> ReplyOut:
     return ReplyOut.of(row)
 
 
-# -- /api/v1/cases (the token's workspace) ---------------------------------------------------
+# -- the routes: each at /api/v1/cases... (the token's workspace) and
+# /api/v1/workspaces/{ws}/cases... (the path's) ------------------------------------------------
+
+AsViewer = Annotated[Ctx, Depends(path_or_token_workspace("viewer"))]
+AsAgent = Annotated[Ctx, Depends(path_or_token_workspace("agent"))]
 
 
-@router.get("/cases", response_model=CaseList)
+@router.get("/cases", response_model=CaseList, openapi_extra=WORKSPACE_QUERY)
+@router.get("/workspaces/{ws}/cases", response_model=CaseList, openapi_extra=WS_PATH)
 def list_cases(
-    ctx: Annotated[Ctx, Depends(token_workspace("viewer"))],
+    ctx: AsViewer,
     status: Listed = None,
     assignee: str | None = None,
     watch: str | None = None,
@@ -210,100 +123,122 @@ def list_cases(
 ) -> CaseList:
     """The inbox, riskiest first; ``status`` defaults to new, open and waiting; ``view``:
     mine, unassigned or overdue; ``assignee``: an e-mail, ``me`` or ``none``."""
-    return _list(ctx, status, assignee, watch, priority, channel, lang, tag, view, cursor, limit)
+    page = svc.list_cases(
+        ctx.engine,
+        ctx.workspace,
+        _query(status, assignee, watch, priority, channel, lang, tag, view),
+        viewer_id=ctx.viewer.user.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return CaseList(
+        items=[CaseOut.of(c) for c in page.cases], total=page.total, next_cursor=page.next_cursor
+    )
 
 
-@router.post("/cases", response_model=CaseOut, status_code=201)
-def create_case(
-    ctx: Annotated[Ctx, Depends(token_workspace("agent"))], body: CaseCreate
-) -> CaseOut:
+@router.post("/cases", response_model=CaseOut, status_code=201, openapi_extra=WORKSPACE_QUERY)
+@router.post(
+    "/workspaces/{ws}/cases", response_model=CaseOut, status_code=201, openapi_extra=WS_PATH
+)
+def create_case(ctx: AsAgent, body: CaseCreate) -> CaseOut:
     """Open a case on a mention (409 with ``case_id`` if it already has one)."""
-    return _create(ctx, body)
+    case = svc.create_case(
+        ctx.engine,
+        ctx.workspace,
+        mention_id=body.mention_id,
+        actor=ctx.viewer.user,
+        priority=body.priority,
+        scope=body.scope,
+        assignee=body.assignee,
+    )
+    return CaseOut.of(case)
 
 
-@router.get("/cases/{case_id}", response_model=CaseDetailOut)
-def get_case(
-    ctx: Annotated[Ctx, Depends(token_workspace("viewer"))], case_id: int
-) -> CaseDetailOut:
-    return _detail(ctx, case_id)
+@router.get("/cases/{case_id}", response_model=CaseDetailOut, openapi_extra=WORKSPACE_QUERY)
+@router.get("/workspaces/{ws}/cases/{case_id}", response_model=CaseDetailOut, openapi_extra=WS_PATH)
+def get_case(ctx: AsViewer, case_id: int) -> CaseDetailOut:
+    found = svc.get_case(ctx.engine, ctx.workspace, case_id)
+    base = CaseOut.of(found.case).model_dump()
+    return CaseDetailOut(
+        **base,
+        mention=None if found.mention is None else CaseMention.of(found.mention),
+        events=[EventOut.of(e) for e in found.events],
+        notes=[NoteOut.of(n) for n in found.notes],
+        replies=[ReplyOut.of(r) for r in found.replies],
+        others_here=[
+            PresenceOut(email=p.email, activity=p.activity, at=p.at)
+            for p in found.presence
+            if p.user_id != ctx.viewer.user.id
+        ],
+    )
 
 
-@router.patch("/cases/{case_id}", response_model=CaseOut)
-def update_case(
-    ctx: Annotated[Ctx, Depends(token_workspace("agent"))], case_id: int, body: CaseUpdate
-) -> CaseOut:
-    return _update(ctx, case_id, body)
+@router.patch("/cases/{case_id}", response_model=CaseOut, openapi_extra=WORKSPACE_QUERY)
+@router.patch("/workspaces/{ws}/cases/{case_id}", response_model=CaseOut, openapi_extra=WS_PATH)
+def update_case(ctx: AsAgent, case_id: int, body: CaseUpdate) -> CaseOut:
+    given = body.model_fields_set
+    kwargs: dict[str, object] = {}
+    if "status" in given and body.status is not None:
+        kwargs["status"] = body.status
+    if "priority" in given and body.priority is not None:
+        kwargs["priority"] = body.priority
+    if "assignee" in given:
+        kwargs["assignee"] = body.assignee
+    case = svc.update_case(
+        ctx.engine,
+        ctx.workspace,
+        case_id,
+        actor=ctx.viewer.user,
+        reason=body.reason,
+        version=body.version,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    if body.tags_add or body.tags_remove:
+        case = svc.tag_case(
+            ctx.engine,
+            ctx.workspace,
+            case_id,
+            actor=ctx.viewer.user,
+            add=body.tags_add,
+            remove=body.tags_remove,
+        )
+    return CaseOut.of(case)
 
 
-@router.post("/cases/{case_id}/notes", response_model=NoteOut, status_code=201)
-def add_note(
-    ctx: Annotated[Ctx, Depends(token_workspace("agent"))], case_id: int, body: NoteCreate
-) -> NoteOut:
-    return _note(ctx, case_id, body)
+@router.post(
+    "/cases/{case_id}/notes",
+    response_model=NoteOut,
+    status_code=201,
+    openapi_extra=WORKSPACE_QUERY,
+)
+@router.post(
+    "/workspaces/{ws}/cases/{case_id}/notes",
+    response_model=NoteOut,
+    status_code=201,
+    openapi_extra=WS_PATH,
+)
+def add_note(ctx: AsAgent, case_id: int, body: NoteCreate) -> NoteOut:
+    return NoteOut.of(
+        svc.add_note(ctx.engine, ctx.workspace, case_id, actor=ctx.viewer.user, text=body.text)
+    )
 
 
-@router.post("/cases/{case_id}/replies", response_model=ReplyOut, status_code=201)
-def add_reply(
-    ctx: Annotated[Ctx, Depends(token_workspace("agent"))],
-    case_id: int,
-    body: ReplyCreate,
-    response: Response,
-) -> ReplyOut:
+@router.post(
+    "/cases/{case_id}/replies",
+    response_model=ReplyOut,
+    status_code=201,
+    openapi_extra=WORKSPACE_QUERY,
+)
+@router.post(
+    "/workspaces/{ws}/cases/{case_id}/replies",
+    response_model=ReplyOut,
+    status_code=201,
+    openapi_extra=WS_PATH,
+)
+def add_reply(ctx: AsAgent, case_id: int, body: ReplyCreate, response: Response) -> ReplyOut:
     """Send through the platform (``send: true``), record a reply made elsewhere
     (``send: false``, with its ``url``) or save a draft (``draft: true``). A post the
     platform refused comes back with ``status: failed`` and its ``error`` (HTTP 502)."""
-    out = _reply(ctx, case_id, body)
-    if out.status == "failed":
-        response.status_code = 502
-    return out
-
-
-# -- /api/v1/workspaces/{ws}/cases -----------------------------------------------------------
-
-
-@router.get("/workspaces/{ws}/cases", response_model=CaseList)
-def ws_list_cases(
-    ctx: Annotated[Ctx, Depends(as_viewer)],
-    status: Listed = None,
-    assignee: str | None = None,
-    watch: str | None = None,
-    priority: Listed = None,
-    channel: str | None = None,
-    lang: str | None = None,
-    tag: str | None = None,
-    view: str | None = None,
-    cursor: str | None = None,
-    limit: Limit = 50,
-) -> CaseList:
-    return _list(ctx, status, assignee, watch, priority, channel, lang, tag, view, cursor, limit)
-
-
-@router.post("/workspaces/{ws}/cases", response_model=CaseOut, status_code=201)
-def ws_create_case(ctx: Annotated[Ctx, Depends(as_agent)], body: CaseCreate) -> CaseOut:
-    return _create(ctx, body)
-
-
-@router.get("/workspaces/{ws}/cases/{case_id}", response_model=CaseDetailOut)
-def ws_get_case(ctx: Annotated[Ctx, Depends(as_viewer)], case_id: int) -> CaseDetailOut:
-    return _detail(ctx, case_id)
-
-
-@router.patch("/workspaces/{ws}/cases/{case_id}", response_model=CaseOut)
-def ws_update_case(
-    ctx: Annotated[Ctx, Depends(as_agent)], case_id: int, body: CaseUpdate
-) -> CaseOut:
-    return _update(ctx, case_id, body)
-
-
-@router.post("/workspaces/{ws}/cases/{case_id}/notes", response_model=NoteOut, status_code=201)
-def ws_add_note(ctx: Annotated[Ctx, Depends(as_agent)], case_id: int, body: NoteCreate) -> NoteOut:
-    return _note(ctx, case_id, body)
-
-
-@router.post("/workspaces/{ws}/cases/{case_id}/replies", response_model=ReplyOut, status_code=201)
-def ws_add_reply(
-    ctx: Annotated[Ctx, Depends(as_agent)], case_id: int, body: ReplyCreate, response: Response
-) -> ReplyOut:
     out = _reply(ctx, case_id, body)
     if out.status == "failed":
         response.status_code = 502
