@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -160,3 +163,31 @@ def csrf_of() -> Callable[..., str]:
 def sign_in() -> Callable[[TestClient, Member], str]:
     """``sign_in(client, member)``: sign in through the form; returns the CSRF token."""
     return do_sign_in
+
+
+# -- a local SMTP server ----------------------------------------------------------------------
+
+
+class Mailbox:
+    """What a local SMTP server (aiosmtpd on 127.0.0.1) received."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()

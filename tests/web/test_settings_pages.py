@@ -7,13 +7,10 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -209,33 +206,10 @@ def test_adding_a_member_twice_answers_409(
     assert response.status_code == 409
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
 def test_with_smtp_a_new_member_gets_a_link_instead(
     engine: Engine,
     database_url: str,
-    mailbox: tuple[Mailbox, int],
+    mailbox: tuple[Any, int],
     make_member: Callable[..., Any],
     sign_in: Callable[..., str],
 ) -> None:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from flocon.errors import ConfigError
 from flocon.services import cases as svc
+from flocon.services.cases.notify import notify_mentioned
 from flocon.web.api.schemas_cases import (
     CaseCreate,
     CaseDetailOut,
@@ -218,9 +219,10 @@ def update_case(ctx: AsAgent, case_id: int, body: CaseUpdate) -> CaseOut:
     openapi_extra=WS_PATH,
 )
 def add_note(ctx: AsAgent, case_id: int, body: NoteCreate) -> NoteOut:
-    return NoteOut.of(
-        svc.add_note(ctx.engine, ctx.workspace, case_id, actor=ctx.viewer.user, text=body.text)
-    )
+    """An internal note; teammates it @mentions get an e-mail when SMTP is set up."""
+    note = svc.add_note(ctx.engine, ctx.workspace, case_id, actor=ctx.viewer.user, text=body.text)
+    notify_mentioned(ctx.engine, ctx.settings, ctx.workspace, case_id, note)
+    return NoteOut.of(note)
 
 
 @router.post(

@@ -14,6 +14,7 @@ from flocon.analysis.tone import check_tone
 from flocon.errors import FloconError
 from flocon.services import accounts, watches
 from flocon.services import cases as svc
+from flocon.services.cases.notify import notify_mentioned
 from flocon.web.deps import Ctx, as_agent, as_viewer
 from flocon.web.i18n import _
 from flocon.web.render import page
@@ -254,9 +255,12 @@ def note(
     text: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        svc.add_note(ctx.engine, ctx.workspace, case_id, actor=ctx.viewer.user, text=text)
+        added = svc.add_note(ctx.engine, ctx.workspace, case_id, actor=ctx.viewer.user, text=text)
     except FloconError as exc:
         return _case_error(request, ctx, case_id, exc)
+    notify_mentioned(
+        ctx.engine, ctx.settings, ctx.workspace, case_id, added, base_url=str(request.base_url)
+    )
     return _to_case(ctx, case_id, "noted")
 
 
