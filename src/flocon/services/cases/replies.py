@@ -92,9 +92,7 @@ def _tone(text: str, lang: str | None, complaint: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _answered(
-    conn: Connection, ws_id: int, row: q.CaseRow, at: datetime, actor: User | str
-) -> None:
+def _answered(conn: Connection, row: q.CaseRow, at: datetime) -> None:
     """The case got an answer: first response time, and a new case is now open."""
     values: dict[str, Any] = {"updated_at": at}
     if row.first_response_at is None:
@@ -339,7 +337,7 @@ def record_reply(
                 "sent_at": at,
             },
         )
-        _answered(conn, ws.id, row, at, actor)
+        _answered(conn, row, at)
         details = {"reply_id": reply_id, "mode": "record", "url": url}
         q.insert_event(
             conn, case_id, at=at, user_id=user_id, actor=name, kind="reply", details=details
@@ -396,10 +394,6 @@ def send_reply(
         facts = q.mention_facts(conn, ws.id, row.mention_id)
         if facts is None:
             raise BadTransition("this case's mention was deleted: record the reply instead")
-        if posting.poster_for(facts.source_kind) is None and facts.source_kind in _SAME_PLATFORM:
-            raise BadTransition(
-                f"flocon cannot post to {facts.source_kind}: record the reply instead"
-            )
         account = _account_for(conn, ws.id, facts, settings)
         if account is None:
             raise BadTransition(
@@ -479,7 +473,7 @@ def send_reply(
                     "retryable": False,
                 },
             )
-            _answered(conn, ws.id, row, done, actor)
+            _answered(conn, row, done)
             details: dict[str, Any] = {"reply_id": reply_id, "mode": "send", "url": posted.url}
             kind = "reply"
         else:
