@@ -7,11 +7,13 @@ baselines of the same run. Memory: the peak resident size of a fresh process tha
 loads each profile and analyses 256 texts.
 
 Quality (the issue's "real brand mentions" bar): macro-F1 of both profiles and of the
-lexicon baseline (VADER / vaderSentiment-fr) in the same run, on sets the models never
-saw in training nor in selection: Sanders brand tweets (3 classes, "irrelevant"
-dropped), SXSW product tweets (3 classes: "no emotion" read as neutral, "can't tell"
-dropped) and AlloCiné French reviews (dev split; 2 classes: a text is positive when its
-score is ≥ 0, for the models and the lexicon alike).
+lexicon baseline (VADER / vaderSentiment-fr) in the same run, on items the models never
+saw in training nor in selection: the *test* part of the Sanders brand tweets (3
+classes, "irrelevant" dropped) and of the SXSW product tweets (3 classes: "no emotion"
+read as neutral, "can't tell" dropped) — ``flocon.analysis.brandsets`` splits them for
+good, and the models learn from their *train* part only — and AlloCiné French reviews
+(dev split; 2 classes: a text is positive when its score is ≥ 0, for the models and the
+lexicon alike).
 
 Usage: ``.venv/bin/python benchmarks/bench_analysis.py [--texts N] [--no-quality]``
 (embeddings of the quality sets are cached under ``--cache``; the first run embeds about
@@ -21,7 +23,6 @@ Usage: ``.venv/bin/python benchmarks/bench_analysis.py [--texts N] [--no-quality
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import resource
@@ -33,17 +34,13 @@ from pathlib import Path
 from corpus import DEFAULT_DATASETS, load_texts
 from flocon.analysis import models
 from flocon.analysis.analyzer import Analyzer
+from flocon.analysis.brandsets import brand_examples
 from flocon.analysis.language import LanguageDetector
 from flocon.analysis.linear import LinearModel
 from flocon.analysis.metrics import macro_f1
 from flocon.analysis.training import embed_cached
 
 LABELS = ("negative", "neutral", "positive")
-SXSW = {
-    "Negative emotion": "negative",
-    "Positive emotion": "positive",
-    "No emotion toward brand or product": "neutral",
-}
 
 
 def pin_one_core() -> None:
@@ -90,13 +87,12 @@ def memory() -> None:
 
 def brand_sets(root: Path) -> dict[str, tuple[list[str], list[str], str]]:
     sets: dict[str, tuple[list[str], list[str], str]] = {}
-    with (root / "sanders-brand-tweets" / "full-corpus.csv").open(encoding="utf-8") as fh:
-        rows = [r for r in list(csv.reader(fh))[1:] if r[1] in LABELS]
-    sets["Sanders brand tweets (en)"] = ([r[4] for r in rows], [r[1] for r in rows], "en")
-    path = root / "brand-product-emotions-sxsw" / "judge-1377884607_tweet_product_company.csv"
-    with path.open(encoding="latin-1") as fh:
-        rows = [r for r in list(csv.reader(fh))[1:] if r[2] in SXSW and r[0]]
-    sets["SXSW product tweets (en)"] = ([r[0] for r in rows], [SXSW[r[2]] for r in rows], "en")
+    names = {
+        "sanders-brand-tweets": "Sanders brand tweets (en, test part)",
+        "brand-product-emotions-sxsw": "SXSW product tweets (en, test part)",
+    }
+    for folder, examples in brand_examples(root, ["test"]).items():
+        sets[names[folder]] = ([e.text for e in examples], [e.label for e in examples], "en")
     lines = (root / "allocine-tvseries-fr" / "fr" / "dev.tsv").read_text("utf-8").splitlines()
     pairs = [line.split("\t", 1) for line in lines if "\t" in line]
     sets["AlloCiné reviews (fr, dev)"] = (
@@ -121,7 +117,7 @@ def quality(root: Path, cache: Path) -> None:
     fast = models.load(models.shipped_path(models.SENTIMENT_FAST))
     accurate = models.load(models.shipped_path(models.SENTIMENT_ACCURATE))
     lexicon = LexiconBaseline()
-    print(f"{'set':<28} {'items':>6} {'lexicon':>8} {'fast':>6} {'accurate':>9}")
+    print(f"{'set':<36} {'items':>6} {'lexicon':>8} {'fast':>6} {'accurate':>9}")
     for name, (texts, truth, lang) in brand_sets(root).items():
         binary = len(set(truth)) == 2
         labels = ("negative", "positive") if binary else LABELS
@@ -133,7 +129,7 @@ def quality(root: Path, cache: Path) -> None:
         assert isinstance(encoder, E5Embeddings)
         a = predict(accurate, embed_cached(texts, cache, None, encoder), binary)
         scores = [macro_f1(truth, p, labels) for p in (lex, f, a)]
-        print(f"{name:<28} {len(texts):>6} {scores[0]:>8.3f} {scores[1]:>6.3f} {scores[2]:>9.3f}")
+        print(f"{name:<36} {len(texts):>6} {scores[0]:>8.3f} {scores[1]:>6.3f} {scores[2]:>9.3f}")
 
 
 def main() -> None:

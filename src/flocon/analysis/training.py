@@ -5,10 +5,13 @@ Anyone can retrain what flocon ships: the data folder is an argument
 model file records what it was trained on and its validation scores.
 
 Sentiment (both profiles) learns from the UMSAB training tweets of all eight
-languages (``xlm-t-umsab/all/train``); the regularisation strength is chosen on the
-French and English validation splits, which are also the scores stored in the
-model file. Test splits are never read here. A workspace's corrections, when given,
-are added with a higher weight.
+languages (``xlm-t-umsab/all/train``) and from the *train* part of the labelled brand
+mentions (:mod:`flocon.analysis.brandsets`: sentiment toward the brand a tweet names,
+which is what flocon reports). The regularisation strength and the brand mentions'
+weight are chosen on the French and English UMSAB validation splits and the brand
+sets' *dev* part, which are also the scores stored in the model file. Test splits and
+the brand sets' *test* part are never read here. A workspace's corrections, when
+given, are added with a higher weight.
 
 Needs-answer learns "is this a complaint" from ``complaints-twitter`` (3,449
 tweets to brands); with no official split, its figure is a 10-fold
@@ -29,6 +32,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from flocon.analysis.brandsets import brand_examples
 from flocon.analysis.datasets import LABELS, DatasetError, Example, read_split
 from flocon.analysis.features import E5Embeddings, HashedNgrams, extractor_from_meta
 from flocon.analysis.linear import LinearModel, fit
@@ -59,6 +63,10 @@ UMSAB_LANGUAGES: Final = {
 FAST_FEATURES: Final = HashedNgrams(char=(2, 5), word=(1, 2), bits=20)
 C_GRID: Final = {"fast": (1.0, 3.0, 10.0), "accurate": (0.3, 1.0, 3.0, 10.0)}
 CORRECTION_WEIGHT: Final = 3.0
+#: Weights tried for the brand mentions' train part (chosen with C, on the dev scores).
+BRAND_WEIGHTS: Final = (1.0, 2.0)
+#: Short names of the brand sets in the scores stored in a model file.
+BRAND_SHORT: Final = {"sanders-brand-tweets": "sanders", "brand-product-emotions-sxsw": "sxsw"}
 
 Progress = Callable[[str], None]
 
@@ -209,15 +217,26 @@ def train_sentiment(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     teacher: Path | None = None,
+    brand: bool = True,
 ) -> TrainReport:
     """Train a sentiment model for ``profile`` and write it to ``out``.
 
     With a ``teacher`` (the accurate model file) a fast model also learns the teacher's
-    confident answers on :func:`distillation_texts` (knowledge distillation).
+    confident answers on :func:`distillation_texts` (knowledge distillation). With
+    ``brand`` (the default) the brand sets found in ``data_dir`` add their train part,
+    and their dev part joins the selection.
     """
     folder = _set_folder(data_dir, SENTIMENT_SET)
     train = read_split(folder / "all", "train")
     vals = {code: read_split(folder / lang, "val") for lang, code in VALIDATION_LANGUAGES.items()}
+    brand_train = brand_examples(data_dir, ["train"]) if brand else {}
+    if brand:
+        vals.update({BRAND_SHORT[name]: v for name, v in brand_examples(data_dir, ["dev"]).items()})
+        if progress is not None:
+            missing = sorted(set(BRAND_SHORT) - set(brand_train))
+            if missing:
+                progress(f"brand sets not found in {data_dir}: {', '.join(missing)}")
+    brand_items = [e for examples in brand_train.values() for e in examples]
     texts = [e.text for e in train] + [e.text for e in corrections]
     labels = [e.label for e in train] + [e.label for e in corrections]
     weights = np.array([1.0] * len(train) + [CORRECTION_WEIGHT] * len(corrections))
@@ -237,44 +256,67 @@ def train_sentiment(
         labels += [extra_labels[i] for i in confident]
         weights = np.concatenate([weights, np.full(len(confident), 1.0)])
         distilled = len(confident)
+    texts += [e.text for e in brand_items]
+    labels += [e.label for e in brand_items]
+    is_brand = np.concatenate(
+        [np.zeros(len(weights), dtype=bool), np.ones(len(brand_items), dtype=bool)]
+    )
     if progress is not None:
         progress(
-            f"{len(train)} training tweets, {len(corrections)} corrections; extracting features"
+            f"{len(train)} training tweets, {len(brand_items)} brand mentions, "
+            f"{len(corrections)} corrections; extracting features"
         )
     x = _features(profile, texts, cache_dir, progress)
     x_val = {
         code: _features(profile, [e.text for e in v], cache_dir, progress)
         for code, v in vals.items()
     }
-    best: tuple[float, float, LinearModel | None, dict[str, float]] = (-1.0, 0.0, None, {})
-    for c in C_GRID[profile]:
-        model = fit(
-            x,
-            labels,
-            classes=LABELS,
-            features=_feature_meta(profile),
-            c=c,
-            sample_weight=weights,
-        )
-        scores = {}
-        for code, v in vals.items():
-            predicted = [LABELS[i] for i in model.probabilities(x_val[code]).argmax(axis=1)]
-            scores[f"val_macro_f1_{code}"] = macro_f1([e.label for e in v], predicted, LABELS)
-        mean = float(np.mean(list(scores.values())))
-        if progress is not None:
-            progress(f"C={c}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
-        if mean > best[0]:
-            best = (mean, c, model, scores)
-    _, c, chosen, scores = best
+    best: tuple[float, dict[str, float], LinearModel | None, dict[str, float]] = (
+        -1.0,
+        {},
+        None,
+        {},
+    )
+    for brand_weight in BRAND_WEIGHTS if brand_items else (0.0,):
+        sample_weight = np.concatenate([weights, np.full(len(brand_items), brand_weight)])
+        assert len(sample_weight) == len(is_brand)
+        for c in C_GRID[profile]:
+            model = fit(
+                x,
+                labels,
+                classes=LABELS,
+                features=_feature_meta(profile),
+                c=c,
+                sample_weight=sample_weight,
+            )
+            scores = {}
+            for code, v in vals.items():
+                predicted = [LABELS[i] for i in model.probabilities(x_val[code]).argmax(axis=1)]
+                split = "val" if code in VALIDATION_LANGUAGES.values() else "dev"
+                scores[f"{split}_macro_f1_{code}"] = macro_f1(
+                    [e.label for e in v], predicted, LABELS
+                )
+            mean = float(np.mean(list(scores.values())))
+            if progress is not None:
+                progress(
+                    f"C={c}, brand weight {brand_weight:g}: "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+                )
+            if mean > best[0]:
+                best = (mean, {"C": c, "brand_weight": brand_weight}, model, scores)
+    _, chosen_settings, chosen, scores = best
     assert chosen is not None
     model = chosen
+    brand_note = ", ".join(f"{name} train part ({len(v)})" for name, v in brand_train.items())
     meta = {
         "name": f"sentiment-{profile}" + ("+corrections" if corrections else ""),
         "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "data": f"{SENTIMENT_SET}/all/train ({len(train)} tweets, 8 languages)",
+        "data": f"{SENTIMENT_SET}/all/train ({len(train)} tweets, 8 languages)"
+        + (f"; {brand_note}" if brand_note else ""),
         "corrections": len(corrections),
         "distilled": distilled,
-        "C": c,
+        "brand_mentions": len(brand_items),
+        **chosen_settings,
         **scores,
     }
     final = LinearModel(
@@ -285,7 +327,7 @@ def train_sentiment(
         meta=meta,
     )
     final.save(out)
-    return TrainReport(path=out, scores=scores, chosen={"C": c}, examples=len(texts))
+    return TrainReport(path=out, scores=scores, chosen=chosen_settings, examples=len(texts))
 
 
 NEEDS_FEATURES: Final = FAST_FEATURES  # the same columns as sentiment: one extraction per text

@@ -375,6 +375,16 @@ NoDistillOpt = Annotated[
 ]
 
 
+NoBrandOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-brand-data",
+        help="learn from the UMSAB tweets only, without the train part of the labelled brand "
+        "mentions (sanders-brand-tweets, brand-product-emotions-sxsw).",
+    ),
+]
+
+
 def _teacher(profile: str, no_distill: bool, name: str) -> Path | None:
     """The accurate model a fast one learns from (knowledge distillation), when usable."""
     if profile != "fast" or no_distill:
@@ -414,6 +424,7 @@ def train_sentiment(
         typer.Option("--output", help="Model file to write (default: see the docs)."),
     ] = None,
     no_distill: NoDistillOpt = False,
+    no_brand_data: NoBrandOpt = False,
     workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
     json_: JsonOpt = False,
@@ -447,6 +458,7 @@ def train_sentiment(
             cache_dir=settings.models_path / "cache",
             progress=_progress_printer(),
             teacher=_teacher(chosen, no_distill, models.SENTIMENT_ACCURATE),
+            brand=not no_brand_data,
         )
     except DatasetError as exc:
         fail(str(exc), 2)
