@@ -24,7 +24,8 @@ from __future__ import annotations
 import csv
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
@@ -40,11 +41,8 @@ __all__ = [
 
 Part = Literal["train", "dev", "test"]
 
-#: Folder in the data directory → (file, reader name).
-BRAND_SETS: Final = {
-    "sanders-brand-tweets": "full-corpus.csv",
-    "brand-product-emotions-sxsw": "judge-1377884607_tweet_product_company.csv",
-}
+#: The folders of the brand sets in the data directory.
+BRAND_SETS: Final = ("sanders-brand-tweets", "brand-product-emotions-sxsw")
 SXSW_LABELS: Final = {
     "Negative emotion": "negative",
     "Positive emotion": "positive",
@@ -77,48 +75,60 @@ def part_of(text: str) -> Part:
     return "dev" if bucket == 5 else "test"
 
 
-def _read_sanders(path: Path) -> list[Example]:
-    out = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = csv.reader(fh)
-        header = next(rows, None)
-        if header is None or len(header) < 5:
-            raise DatasetError(f"{path}: expected the columns Topic, Sentiment, …, TweetText")
-        for row in rows:
-            if len(row) >= 5 and row[1] in SANDERS_LABELS and row[4].strip():
-                out.append(Example(text=row[4], label=row[1], language="en"))
-    return out
+@dataclass(frozen=True)
+class _Layout:
+    file: str
+    encoding: str
+    text_column: int
+    label_column: int
+    labels: Mapping[str, str]  # the set's label → negative / neutral / positive
 
 
-def _read_sxsw(path: Path) -> list[Example]:
+_LAYOUTS: Final = {
+    "sanders-brand-tweets": _Layout(
+        "full-corpus.csv", "utf-8", 4, 1, {label: label for label in SANDERS_LABELS}
+    ),
+    "brand-product-emotions-sxsw": _Layout(
+        "judge-1377884607_tweet_product_company.csv", "latin-1", 0, 2, SXSW_LABELS
+    ),
+}
+
+
+def _read(path: Path, layout: _Layout) -> list[Example]:
+    """Rows with a known label and a text; other labels (irrelevant, can't tell) dropped."""
+    width = max(layout.text_column, layout.label_column) + 1
     out = []
-    with path.open(encoding="latin-1", newline="") as fh:
+    with path.open(encoding=layout.encoding, newline="") as fh:
         rows = csv.reader(fh)
         header = next(rows, None)
-        if header is None or len(header) < 3:
-            raise DatasetError(f"{path}: expected tweet_text, the target and the emotion columns")
+        if header is None or len(header) < width:
+            raise DatasetError(f"{path}: expected at least {width} columns in its header")
         for row in rows:
-            if len(row) >= 3 and row[2] in SXSW_LABELS and row[0].strip():
-                out.append(Example(text=row[0], label=SXSW_LABELS[row[2]], language="en"))
+            if len(row) < width:
+                continue
+            label = layout.labels.get(row[layout.label_column])
+            text = row[layout.text_column]
+            if label is not None and text.strip():
+                out.append(Example(text=text, label=label, language="en"))
     return out
 
 
 def brand_examples(
-    data_dir: Path, parts: Sequence[Part], *, sets: Sequence[str] = tuple(BRAND_SETS)
+    data_dir: Path, parts: Sequence[Part], *, sets: Sequence[str] = BRAND_SETS
 ) -> dict[str, list[Example]]:
     """The examples of each brand set found in ``data_dir`` that fall in ``parts``.
 
     A set whose folder is absent is left out of the result (the caller says so); a
     folder without its file is an error.
     """
-    readers = {"sanders-brand-tweets": _read_sanders, "brand-product-emotions-sxsw": _read_sxsw}
     found: dict[str, list[Example]] = {}
     for name in sets:
         folder = data_dir / name
         if not folder.is_dir():
             continue
-        path = folder / BRAND_SETS[name]
+        layout = _LAYOUTS[name]
+        path = folder / layout.file
         if not path.is_file():
             raise DatasetError(f"{path} is missing from {folder}")
-        found[name] = [e for e in readers[name](path) if part_of(e.text) in parts]
+        found[name] = [e for e in _read(path, layout) if part_of(e.text) in parts]
     return found
