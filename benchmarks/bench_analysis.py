@@ -31,12 +31,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from corpus import DEFAULT_DATASETS, load_texts
 from flocon.analysis import models
 from flocon.analysis.analyzer import Analyzer
 from flocon.analysis.brandsets import brand_examples
 from flocon.analysis.language import LanguageDetector
-from flocon.analysis.linear import LinearModel
 from flocon.analysis.metrics import macro_f1
 from flocon.analysis.training import embed_cached
 
@@ -103,8 +104,7 @@ def brand_sets(root: Path) -> dict[str, tuple[list[str], list[str], str]]:
     return sets
 
 
-def predict(model: LinearModel, x: object, binary: bool) -> list[str]:
-    probs = model.probabilities(x)
+def predict(probs: np.ndarray, binary: bool) -> list[str]:
     if binary:
         return ["positive" if p[2] >= p[0] else "negative" for p in probs]
     return [LABELS[i] for i in probs.argmax(axis=1)]
@@ -124,10 +124,17 @@ def quality(root: Path, cache: Path) -> None:
         lex = lexicon.predict(texts, [lang] * len(texts))
         if binary:
             lex = ["negative" if p == "negative" else "positive" for p in lex]
-        f = predict(fast, extractor_from_meta(fast.features).transform(texts), binary)
+        grams = extractor_from_meta(fast.features).transform(texts)
+        f = predict(fast.probabilities(grams), binary)
         encoder = extractor_from_meta(accurate.features)
         assert isinstance(encoder, E5Embeddings)
-        a = predict(accurate, embed_cached(texts, cache, None, encoder), binary)
+        probs = accurate.probabilities(embed_cached(texts, cache, None, encoder))
+        partner = models.blend_partner(accurate)  # as SentimentStep answers
+        if partner is not None:
+            other, weight = partner
+            assert other.features == fast.features
+            probs = models.blended(probs, other.probabilities(grams), weight)
+        a = predict(probs, binary)
         scores = [macro_f1(truth, p, labels) for p in (lex, f, a)]
         print(f"{name:<36} {len(texts):>6} {scores[0]:>8.3f} {scores[1]:>6.3f} {scores[2]:>9.3f}")
 

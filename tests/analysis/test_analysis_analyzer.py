@@ -6,6 +6,8 @@ one is a behaviour a community manager relies on, so a model that loses it fails
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from flocon.analysis.analyzer import Analyzer, asks_question
@@ -94,3 +96,54 @@ def test_unknown_profile_is_refused() -> None:
 )
 def test_question_rule(text: str, expected: bool) -> None:
     assert asks_question(text) is expected
+
+
+def test_an_accurate_model_averages_its_answers_with_the_model_it_names(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from flocon.analysis import models
+    from flocon.analysis.analyzer import SentimentStep
+    from flocon.analysis.linear import LinearModel
+
+    fast = models.load(models.shipped_path(models.SENTIMENT_FAST))
+    texts = ["Service client catastrophique", "Merci, produit excellent", "The store opens at 9"]
+    theirs = SentimentStep(models.shipped_path(models.SENTIMENT_FAST)).probabilities(texts)[1]
+
+    def own(meta: dict[str, object]) -> SentimentStep:
+        # Same columns as the fast model, no weights: on its own it answers 1/3 each.
+        width = int(fast.weights.shape[0])
+        model = LinearModel(
+            classes=fast.classes,
+            weights=sp.csr_matrix((width, 3)),
+            bias=np.zeros(3),
+            features=fast.features,
+            meta=meta,
+        )
+        path = tmp_path / f"own-{len(list(tmp_path.iterdir()))}.npz"
+        model.save(path)
+        return SentimentStep(path)
+
+    alone = own({}).probabilities(texts)[1]
+    assert np.allclose(alone, 1 / 3)
+    half = own({"blend_with": "sentiment-fast", "blend_weight": 0.5}).probabilities(texts)[1]
+    expected = np.sqrt(theirs) / np.sqrt(theirs).sum(axis=1, keepdims=True)
+    assert np.allclose(half, expected, atol=1e-6)
+    assert np.allclose(half.sum(axis=1), 1.0)
+    assert [row.argmax() for row in half] == [row.argmax() for row in theirs]
+    whole = own({"blend_with": "sentiment-fast", "blend_weight": 1.0}).probabilities(texts)[1]
+    assert np.allclose(whole, theirs, atol=1e-6)
+    unset = own({"blend_with": "sentiment-fast", "blend_weight": 0}).probabilities(texts)[1]
+    assert np.allclose(unset, 1 / 3)
+
+
+def test_the_shipped_accurate_model_names_its_blend_and_the_model_exists() -> None:
+    from flocon.analysis import models
+
+    accurate = models.load(models.shipped_path(models.SENTIMENT_ACCURATE))
+    partner = models.blend_partner(accurate)
+    assert partner is not None
+    fast, weight = partner
+    assert 0 < weight < 1 and fast.classes == accurate.classes

@@ -446,6 +446,7 @@ def test_training_learns_from_the_brand_sets_train_part_and_chooses_on_their_dev
     assert code == 0, err
     report = json.loads(out)
     assert report["brand_weight"] in (1.0, 2.0)
+    assert report["blend_weight"] in (0.0, 0.1, 0.2, 0.3)  # averaged with the shipped fast model
     assert set(report["scores"]) == {
         "val_macro_f1_fr",
         "val_macro_f1_en",
@@ -460,3 +461,8 @@ def test_training_learns_from_the_brand_sets_train_part_and_chooses_on_their_dev
     assert code == 0, err
     assert set(json.loads(out)["scores"]) == {"val_macro_f1_fr", "val_macro_f1_en"}
     assert LinearModel.load(model).meta["brand_mentions"] == 0
+
+    code, out, err = cli(*args, "--no-blend", "--output", str(model), "--json")
+    assert code == 0, err
+    assert "blend_weight" not in json.loads(out)
+    assert "blend_with" not in LinearModel.load(model).meta

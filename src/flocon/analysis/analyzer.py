@@ -126,8 +126,13 @@ class SentimentStep:
         model = self.model
         if not texts:
             return model.classes, np.zeros((0, len(model.classes)))
-        x = (features or Features(texts)).of(model)
-        return model.classes, model.probabilities(x)
+        features = features or Features(texts)
+        probs = model.probabilities(features.of(model))
+        partner = models.blend_partner(model)
+        if partner is not None:  # the accurate head averaged with the n-gram model
+            other, weight = partner
+            probs = models.blended(probs, other.probabilities(features.of(other)), weight)
+        return model.classes, probs
 
     def run(
         self, texts: Sequence[str], features: Features | None = None

@@ -13,12 +13,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Final, Literal
 
+import numpy as np
+
 from flocon.analysis.linear import LinearModel
 
 __all__ = [
     "PROFILES",
     "TRAINED_PROFILES",
     "Profile",
+    "blend_partner",
+    "blended",
     "load",
     "shipped_path",
     "workspace_path",
@@ -88,6 +92,34 @@ def load(path: Path) -> LinearModel:
     with _lock:
         _cache[path] = model
     return model
+
+
+def blend_partner(model: LinearModel) -> tuple[LinearModel, float] | None:
+    """The shipped model whose answers ``model`` is averaged with, and its weight.
+
+    An accurate sentiment model may name one (``blend_with``, ``blend_weight`` in its
+    meta, chosen at training time on validation data): its probabilities are then a
+    weighted geometric mean of its own and the partner's (:func:`blended`).
+    """
+    name = model.meta.get("blend_with")
+    weight = float(model.meta.get("blend_weight") or 0.0)
+    if not name or weight <= 0.0:
+        return None
+    partner = load(shipped_path(str(name)))
+    if partner.classes != model.classes:
+        raise ValueError(f"{name} does not answer the same classes as the model it blends with")
+    return partner, weight
+
+
+def blended(own: np.ndarray, partner: np.ndarray, weight: float) -> np.ndarray:
+    """Weighted geometric mean of two rows of class probabilities, renormalised."""
+    logs = (1.0 - weight) * np.log(np.clip(own, 1e-12, None)) + weight * np.log(
+        np.clip(partner, 1e-12, None)
+    )
+    logs -= logs.max(axis=1, keepdims=True)
+    out: np.ndarray = np.exp(logs)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 def _mtime(path: Path) -> float:

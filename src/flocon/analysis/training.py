@@ -66,6 +66,8 @@ CORRECTION_WEIGHT: Final = 3.0
 #: Weights tried for the brand mentions' train part (chosen with C, on the dev scores).
 BRAND_WEIGHTS: Final = (1.0, 2.0)
 #: Short names of the brand sets in the scores stored in a model file.
+#: Weights tried for averaging the accurate head with the shipped fast model (0: alone).
+BLEND_WEIGHTS: Final = (0.0, 0.1, 0.2, 0.3)
 BRAND_SHORT: Final = {"sanders-brand-tweets": "sanders", "brand-product-emotions-sxsw": "sxsw"}
 
 Progress = Callable[[str], None]
@@ -218,13 +220,16 @@ def train_sentiment(
     progress: Progress | None = None,
     teacher: Path | None = None,
     brand: bool = True,
+    partner: Path | None = None,
 ) -> TrainReport:
     """Train a sentiment model for ``profile`` and write it to ``out``.
 
     With a ``teacher`` (the accurate model file) a fast model also learns the teacher's
     confident answers on :func:`distillation_texts` (knowledge distillation). With
     ``brand`` (the default) the brand sets found in ``data_dir`` add their train part,
-    and their dev part joins the selection.
+    and their dev part joins the selection. With a ``partner`` (the shipped fast model
+    file) an accurate model also chooses, on the same scores, the weight its answers are
+    averaged with the partner's (:func:`flocon.analysis.models.blended`; 0 keeps it alone).
     """
     folder = _set_folder(data_dir, SENTIMENT_SET)
     train = read_split(folder / "all", "train")
@@ -307,6 +312,10 @@ def train_sentiment(
     _, chosen_settings, chosen, scores = best
     assert chosen is not None
     model = chosen
+    blend: dict[str, Any] = {}
+    if partner is not None and profile == "accurate":
+        blend, scores = _choose_blend(model, partner, vals, x_val, progress)
+        chosen_settings = {**chosen_settings, "blend_weight": blend["blend_weight"]}
     brand_note = ", ".join(f"{name} train part ({len(v)})" for name, v in brand_train.items())
     meta = {
         "name": f"sentiment-{profile}" + ("+corrections" if corrections else ""),
@@ -317,6 +326,7 @@ def train_sentiment(
         "distilled": distilled,
         "brand_mentions": len(brand_items),
         **chosen_settings,
+        **blend,
         **scores,
     }
     final = LinearModel(
@@ -328,6 +338,48 @@ def train_sentiment(
     )
     final.save(out)
     return TrainReport(path=out, scores=scores, chosen=chosen_settings, examples=len(texts))
+
+
+def _choose_blend(
+    model: LinearModel,
+    partner_path: Path,
+    vals: dict[str, list[Example]],
+    x_val: dict[str, Any],
+    progress: Progress | None,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The weight of the partner model that scores best on the selection sets."""
+    from flocon.analysis.models import blended
+
+    partner = LinearModel.load(partner_path)
+    extractor = extractor_from_meta(partner.features)
+    theirs = {
+        code: partner.probabilities(extractor.transform([e.text for e in v]))
+        for code, v in vals.items()
+    }
+    ours = {code: model.probabilities(x_val[code]) for code in vals}
+    best: tuple[float, float, dict[str, float]] = (-1.0, 0.0, {})
+    for weight in BLEND_WEIGHTS:
+        scores = {}
+        for code, v in vals.items():
+            probs = blended(ours[code], theirs[code], weight) if weight else ours[code]
+            split = "val" if code in VALIDATION_LANGUAGES.values() else "dev"
+            scores[f"{split}_macro_f1_{code}"] = macro_f1(
+                [e.label for e in v], [LABELS[i] for i in probs.argmax(axis=1)], LABELS
+            )
+        mean = float(np.mean(list(scores.values())))
+        if progress is not None:
+            progress(
+                f"averaged with {partner_path.stem} at weight {weight:g}: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+            )
+        if mean > best[0]:
+            best = (mean, weight, scores)
+    _, weight, scores = best
+    meta: dict[str, Any] = {
+        "blend_with": partner_path.stem if weight else "",
+        "blend_weight": weight,
+    }
+    return meta, scores
 
 
 NEEDS_FEATURES: Final = FAST_FEATURES  # the same columns as sentiment: one extraction per text

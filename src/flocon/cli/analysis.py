@@ -385,6 +385,24 @@ NoBrandOpt = Annotated[
 ]
 
 
+NoBlendOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-blend",
+        help="accurate profile: answer with the encoder's head alone, not averaged with the "
+        "shipped fast model.",
+    ),
+]
+
+
+def _partner(profile: str, no_blend: bool) -> Path | None:
+    """The shipped fast model an accurate model may average its answers with."""
+    if profile != "accurate" or no_blend:
+        return None
+    path = models.shipped_path(models.SENTIMENT_FAST)
+    return path if path.is_file() else None
+
+
 def _teacher(profile: str, no_distill: bool, name: str) -> Path | None:
     """The accurate model a fast one learns from (knowledge distillation), when usable."""
     if profile != "fast" or no_distill:
@@ -425,6 +443,7 @@ def train_sentiment(
     ] = None,
     no_distill: NoDistillOpt = False,
     no_brand_data: NoBrandOpt = False,
+    no_blend: NoBlendOpt = False,
     workspace: WorkspaceOpt = None,
     database_url: DatabaseOpt = None,
     json_: JsonOpt = False,
@@ -459,6 +478,7 @@ def train_sentiment(
             progress=_progress_printer(),
             teacher=_teacher(chosen, no_distill, models.SENTIMENT_ACCURATE),
             brand=not no_brand_data,
+            partner=_partner(chosen, no_blend),
         )
     except DatasetError as exc:
         fail(str(exc), 2)
