@@ -294,19 +294,10 @@ def train_sentiment(
                 c=c,
                 sample_weight=sample_weight,
             )
-            scores = {}
-            for code, v in vals.items():
-                predicted = [LABELS[i] for i in model.probabilities(x_val[code]).argmax(axis=1)]
-                split = "val" if code in VALIDATION_LANGUAGES.values() else "dev"
-                scores[f"{split}_macro_f1_{code}"] = macro_f1(
-                    [e.label for e in v], predicted, LABELS
-                )
-            mean = float(np.mean(list(scores.values())))
-            if progress is not None:
-                progress(
-                    f"C={c}, brand weight {brand_weight:g}: "
-                    + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
-                )
+            probs = {code: model.probabilities(x_val[code]) for code in vals}
+            mean, scores = _selection_scores(
+                vals, probs, f"C={c}, brand weight {brand_weight:g}", progress
+            )
             if mean > best[0]:
                 best = (mean, {"C": c, "brand_weight": brand_weight}, model, scores)
     _, chosen_settings, chosen, scores = best
@@ -340,6 +331,23 @@ def train_sentiment(
     return TrainReport(path=out, scores=scores, chosen=chosen_settings, examples=len(texts))
 
 
+def _selection_scores(
+    vals: dict[str, list[Example]],
+    probs: dict[str, np.ndarray],
+    label: str,
+    progress: Progress | None,
+) -> tuple[float, dict[str, float]]:
+    """Macro-F1 on each selection set (UMSAB validation, brand dev) and their mean."""
+    scores = {}
+    for code, v in vals.items():
+        split = "val" if code in VALIDATION_LANGUAGES.values() else "dev"
+        predicted = [LABELS[i] for i in probs[code].argmax(axis=1)]
+        scores[f"{split}_macro_f1_{code}"] = macro_f1([e.label for e in v], predicted, LABELS)
+    if progress is not None:
+        progress(f"{label}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    return float(np.mean(list(scores.values()))), scores
+
+
 def _choose_blend(
     model: LinearModel,
     partner_path: Path,
@@ -359,19 +367,10 @@ def _choose_blend(
     ours = {code: model.probabilities(x_val[code]) for code in vals}
     best: tuple[float, float, dict[str, float]] = (-1.0, 0.0, {})
     for weight in BLEND_WEIGHTS:
-        scores = {}
-        for code, v in vals.items():
-            probs = blended(ours[code], theirs[code], weight) if weight else ours[code]
-            split = "val" if code in VALIDATION_LANGUAGES.values() else "dev"
-            scores[f"{split}_macro_f1_{code}"] = macro_f1(
-                [e.label for e in v], [LABELS[i] for i in probs.argmax(axis=1)], LABELS
-            )
-        mean = float(np.mean(list(scores.values())))
-        if progress is not None:
-            progress(
-                f"averaged with {partner_path.stem} at weight {weight:g}: "
-                + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
-            )
+        probs = {c: blended(ours[c], theirs[c], weight) if weight else ours[c] for c in vals}
+        mean, scores = _selection_scores(
+            vals, probs, f"averaged with {partner_path.stem} at weight {weight:g}", progress
+        )
         if mean > best[0]:
             best = (mean, weight, scores)
     _, weight, scores = best
