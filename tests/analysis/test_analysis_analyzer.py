@@ -137,6 +137,8 @@ def test_an_accurate_model_averages_its_answers_with_the_model_it_names(
     assert np.allclose(whole, theirs, atol=1e-6)
     unset = own({"blend_with": "sentiment-fast", "blend_weight": 0}).probabilities(texts)[1]
     assert np.allclose(unset, 1 / 3)
+    with pytest.raises(ValueError, match="only be averaged with sentiment-fast"):
+        own({"blend_with": "../../elsewhere", "blend_weight": 0.5}).probabilities(texts)
 
 
 def test_the_shipped_accurate_model_names_its_blend_and_the_model_exists() -> None:

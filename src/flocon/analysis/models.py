@@ -105,7 +105,9 @@ def blend_partner(model: LinearModel) -> tuple[LinearModel, float] | None:
     weight = float(model.meta.get("blend_weight") or 0.0)
     if not name or weight <= 0.0:
         return None
-    partner = load(shipped_path(str(name)))
+    if name not in (SENTIMENT_FAST,):  # a model file names a shipped model, never a path
+        raise ValueError(f"a model can only be averaged with {SENTIMENT_FAST}, not {name!r}")
+    partner = load(shipped_path(name))
     if partner.classes != model.classes:
         raise ValueError(f"{name} does not answer the same classes as the model it blends with")
     return partner, weight
