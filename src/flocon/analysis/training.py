@@ -65,9 +65,9 @@ C_GRID: Final = {"fast": (1.0, 3.0, 10.0), "accurate": (0.3, 1.0, 3.0, 10.0)}
 CORRECTION_WEIGHT: Final = 3.0
 #: Weights tried for the brand mentions' train part (chosen with C, on the dev scores).
 BRAND_WEIGHTS: Final = (1.0, 2.0)
-#: Short names of the brand sets in the scores stored in a model file.
 #: Weights tried for averaging the accurate head with the shipped fast model (0: alone).
 BLEND_WEIGHTS: Final = (0.0, 0.1, 0.2, 0.3)
+#: Short names of the brand sets in the scores stored in a model file.
 BRAND_SHORT: Final = {"sanders-brand-tweets": "sanders", "brand-product-emotions-sxsw": "sxsw"}
 
 Progress = Callable[[str], None]
@@ -263,9 +263,6 @@ def train_sentiment(
         distilled = len(confident)
     texts += [e.text for e in brand_items]
     labels += [e.label for e in brand_items]
-    is_brand = np.concatenate(
-        [np.zeros(len(weights), dtype=bool), np.ones(len(brand_items), dtype=bool)]
-    )
     if progress is not None:
         progress(
             f"{len(train)} training tweets, {len(brand_items)} brand mentions, "
@@ -284,7 +281,6 @@ def train_sentiment(
     )
     for brand_weight in BRAND_WEIGHTS if brand_items else (0.0,):
         sample_weight = np.concatenate([weights, np.full(len(brand_items), brand_weight)])
-        assert len(sample_weight) == len(is_brand)
         for c in C_GRID[profile]:
             model = fit(
                 x,
