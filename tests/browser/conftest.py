@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select
+from tests.support.browser import browser_settings, signed_in_state
 
 from flocon.services import accounts, importing, influence, signals
 from flocon.services import watches as watches_svc
@@ -152,21 +152,6 @@ def _background(now: datetime, count: int = 150) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def browser_settings(database: Path) -> Settings:
-    """Explicit settings, whatever the environment of the session says."""
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite:///{database}",
-        sentiment_profile="fast",
-        secret_key=Fernet.generate_key().decode(),
-        model_dir=database.parent / "models",
-        smtp_host="",
-        web_base_url="",
-        web_secure_cookies=False,
-        languages="",
-    )
 
 
 @pytest.fixture(scope="session")
@@ -361,19 +346,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def owner_state(browser: Browser, live_server: LiveServer) -> dict[str, Any]:
     """The owner's cookies after signing in once through the login form."""
-    context = browser.new_context(base_url=live_server.url, locale="en-GB")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto("/login")
-        page.locator("#email").fill(OWNER_EMAIL)
-        page.locator("#password").fill(OWNER_PASSWORD)
-        page.get_by_role("button", name="Sign in", exact=True).click()
-        page.wait_for_url(f"**/w/{WORKSPACE}/dashboard")
-        state: dict[str, Any] = dict(context.storage_state())
-    finally:
-        context.close()
-    return state
+    return signed_in_state(browser, live_server.url, OWNER_EMAIL, OWNER_PASSWORD, WORKSPACE)
 
 
 # --- what a page did ------------------------------------------------------------------------

@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
+from tests.support.browser import browser_settings, signed_in_state
 
 from flocon.credentials import CredentialBox
 from flocon.services import accounts, importing
@@ -40,7 +40,6 @@ from flocon.services import cases as cases_svc
 from flocon.services import sources as sources_svc
 from flocon.services.cases import rules as rules_svc
 from flocon.services.cases import rulespec
-from flocon.settings import Settings
 from flocon.storage.engine import build_engine, read
 from flocon.storage.tables import mentions
 from flocon.web import create_app
@@ -82,23 +81,9 @@ class Site:
     alert_id: int
 
 
-def _settings(database: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite:///{database}",
-        sentiment_profile="fast",
-        secret_key=Fernet.generate_key().decode(),
-        model_dir=database.parent / "models",
-        smtp_host="",
-        web_base_url="",
-        web_secure_cookies=False,
-        languages="",
-    )
-
-
 def _complete(database: Path, seed: Any) -> dict[str, int]:
     """Give every page something to show; return the ids the pages open."""
-    settings = _settings(database)
+    settings = browser_settings(database)
     engine = build_engine(settings)
     try:
         accounts.setup_owner(
@@ -180,7 +165,7 @@ def _serving(database: Path) -> Iterator[str]:
     """flocon on ``database``, served by uvicorn on a free loopback port: its base URL."""
     import uvicorn
 
-    settings = _settings(database)
+    settings = browser_settings(database)
     engine = build_engine(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -226,18 +211,7 @@ def site(seed: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def signed_in(browser: Browser, site: Site) -> dict[str, Any]:
     """The owner's cookies, after signing in through the login form."""
-    context = browser.new_context(base_url=site.url, locale="en-GB")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto("/login")
-        page.locator("#email").fill(EMAIL)
-        page.locator("#password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in", exact=True).click()
-        page.wait_for_url(f"**/w/{WORKSPACE}/dashboard")
-        return dict(context.storage_state())
-    finally:
-        context.close()
+    return signed_in_state(browser, site.url, EMAIL, PASSWORD, WORKSPACE)
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
+from tests.support.browser import browser_settings
 
 from connectors.server import LocalHTTPServer, RecordedRequest, Reply
 from flocon.services import accounts, importing
@@ -63,22 +62,6 @@ class Inbox:
     mastodon: LocalHTTPServer
     engine: Engine
     cases: dict[str, int]
-
-
-def _settings(database: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite:///{database}",
-        sentiment_profile="fast",
-        secret_key=Fernet.generate_key().decode(),
-        model_dir=database.parent / "models",
-        smtp_host="",
-        web_base_url="",
-        web_secure_cookies=False,
-        languages="",
-        allow_private_addresses=True,
-        http_retries=0,
-    )
 
 
 def _status(request: RecordedRequest) -> Reply:
@@ -170,7 +153,7 @@ def inbox(seed: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox
         contextlib.closing(sqlite3.connect(database)) as dst,
     ):
         src.backup(dst)
-    settings = _settings(database)
+    settings = browser_settings(database, allow_private_addresses=True, http_retries=0)
     with LocalHTTPServer() as mastodon:
         mastodon.route_handler("/api/v1/statuses", _posted)
         for status_id in STATUSES:
