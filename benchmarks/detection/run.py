@@ -56,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 from benchmarks.detection.oracle import oracle_bound
 from benchmarks.detection.streams import SKIPPED, SOURCES, Stream, make_stream
+from benchmarks.detection.texts import BurstTexts, StreamTexts, stream_texts
 
 from flocon.signals.detectors import (
     SENSITIVITIES,
@@ -68,8 +69,16 @@ from flocon.signals.detectors import (
     scan_scores,
 )
 from flocon.signals.episodes import EpisodeTracker
+from flocon.signals.topic_surge import (
+    PhraseCache,
+    TopicItem,
+    TopicThresholds,
+    negative_theme_config,
+    topic_scores,
+)
 
 TUNING_SEED = 1
+ALL_KINDS = "flocon (all three)"
 PEAK = 20.0
 STEP = 300.0
 FloatArray = npt.NDArray[np.float64]
@@ -292,6 +301,64 @@ def opened_times(
     return out
 
 
+#: The product's background for topics: the watch's mentions of the 14 days before the window,
+#: at most 5,000 (services/signals.py).
+THEME_BACKGROUND = 14 * 86400.0
+THEME_BACKGROUND_MAX = 5000
+#: A theme episode closes after an hour without firing (services/signals.py).
+THEME_CLOSE_AFTER = 3600.0
+
+
+def theme_scores(
+    stream: Stream, texts: StreamTexts, cadence: float = 60.0, on_arrival: bool = False
+) -> tuple[FloatArray, list[list[tuple[float, float]]]]:
+    """Check times and, at each, the ``(score, ratio)`` of every gated negative-theme candidate.
+
+    As the product runs it: the negative mentions of the last 30 minutes against the phrases of
+    all the watch's mentions over the 14 days before them; checks with fewer than 3 negative
+    mentions by 3 authors are skipped (the product's own shortcut)."""
+    config = negative_theme_config()
+    window = config.window.total_seconds()
+    times = check_times(stream, cadence, on_arrival)
+    items = [
+        TopicItem(i, _dt(float(t)), texts.texts[i], "en", texts.authors[i])
+        for i, t in enumerate(stream.times.tolist())
+    ]
+    neg_idx = np.flatnonzero(stream.negative)
+    neg_t = stream.times[neg_idx]
+    cache = PhraseCache(capacity=200_000)
+    out: list[list[tuple[float, float]]] = []
+    for now_ts in times.tolist():
+        a = int(np.searchsorted(neg_t, now_ts - window, side="right"))
+        b = int(np.searchsorted(neg_t, now_ts, side="right"))
+        recent = [items[int(i)] for i in neg_idx[a:b]]
+        if len(recent) < config.min_mentions or len({it.author for it in recent}) < 3:
+            out.append([])
+            continue
+        hi = int(np.searchsorted(stream.times, now_ts - window, side="right"))
+        lo = int(np.searchsorted(stream.times, now_ts - window - THEME_BACKGROUND, side="left"))
+        lo = max(lo, hi - THEME_BACKGROUND_MAX)
+        found = topic_scores(_dt(now_ts), recent, items[lo:hi], config, cache=cache)
+        out.append([(score, ratio) for _, score, ratio, _ in found])
+    return times, out
+
+
+def theme_alerts(
+    times: FloatArray,
+    candidates: list[list[tuple[float, float]]],
+    thresholds: dict[str, TopicThresholds],
+) -> dict[str, list[float]]:
+    """Opened negative-theme episodes (epoch s) by sensitivity."""
+    out: dict[str, list[float]] = {}
+    for level, t in thresholds.items():
+        firing = np.array(
+            [any(sc >= t.score and r >= t.ratio for sc, r in cands) for cands in candidates],
+            dtype=bool,
+        )
+        out[level] = [float(x) for x in opened_times(times, firing, THEME_CLOSE_AFTER)]
+    return out
+
+
 def _rolling_hour(total: FloatArray) -> FloatArray:
     csum = np.concatenate([[0.0], np.cumsum(total)])
     out = np.zeros(len(total))
@@ -416,14 +483,22 @@ def flocon_false_rate(
     seed: int = TUNING_SEED,
     cadence: float = 60.0,
     on_arrival: bool = False,
+    burst_texts: BurstTexts | None = "themed",
 ) -> float:
-    """False alerts / watch / week of flocon at ``config.sensitivity`` (spike+negative) on the
-    streams without injection of the tuning seed."""
+    """False alerts / watch / week of flocon at ``config.sensitivity`` (spike+negative, plus
+    negative themes unless ``burst_texts`` is None) on the streams without injection of the
+    tuning seed."""
     false = 0
+    level = config.sensitivity
     for source in SOURCES:
         for w in range(watches):
             stream = make_stream(source, w, seed=seed, weeks=weeks, inject=False)
-            false += len(run_flocon(stream, config, cadence, on_arrival)[config.sensitivity]["any"])
+            false += len(run_flocon(stream, config, cadence, on_arrival)[level]["any"])
+            if burst_texts is not None:
+                texts = stream_texts(stream, seed, burst_texts)
+                times, cands = theme_scores(stream, texts, cadence, on_arrival)
+                thresholds = negative_theme_config().thresholds
+                false += len(theme_alerts(times, cands, {level: thresholds[level]})[level])
     return false / (weeks * watches * len(SOURCES))
 
 
@@ -461,8 +536,10 @@ def run(
     min_volume: int = 5,
     cadence: float = 60.0,
     on_arrival: bool = False,
+    burst_texts: BurstTexts | None = "themed",
 ) -> dict[str, Any]:
     config = DetectorConfig(min_volume=min_volume)
+    theme_thresholds = dict(negative_theme_config().thresholds)
     scores: dict[tuple[str, str], Score] = {}
     ramp_min = tau * float(np.log(PEAK / r0)) if r0 < PEAK else 0.0
 
@@ -471,7 +548,9 @@ def run(
 
     started = time.perf_counter()
     # like-for-like baselines: their k tuned on the tuning seed to flocon-medium's false alerts
-    budget = flocon_false_rate(weeks, watches, config, cadence=cadence, on_arrival=on_arrival)
+    budget = flocon_false_rate(
+        weeks, watches, config, cadence=cadence, on_arrival=on_arrival, burst_texts=burst_texts
+    )
     tuned = tune_baselines(weeks, watches, budget, min_volume)
     progress(f"tuning seed: flocon-medium {budget:.2f} false/watch/week; tuned k {tuned}")
     assess_ms = None
@@ -484,6 +563,15 @@ def run(
                 if assess_ms is None:
                     assess_ms = _time_assess(stream)
                 flocon_alerts = run_flocon(stream, config, cadence, on_arrival)
+                if burst_texts is not None:
+                    texts = stream_texts(stream, seed, burst_texts)
+                    themes = theme_alerts(
+                        *theme_scores(stream, texts, cadence, on_arrival), theme_thresholds
+                    )
+                    for s in SENSITIVITIES:
+                        both = sorted(themes[s] + flocon_alerts[s]["any"])
+                        _score(score_for(ALL_KINDS, s), stream, both, weeks)
+                        _score(score_for("flocon (negative theme)", s), stream, themes[s], weeks)
                 for s in SENSITIVITIES:
                     _score(
                         score_for("flocon (spike+negative)", s),
@@ -526,6 +614,7 @@ def run(
             "hold_min": 60.0,
             "reaches_20_per_hour_after_min": round(ramp_min, 1),
         },
+        "burst_texts": burst_texts,
         "background_per_hour": 5.0,
         "min_volume": min_volume,
         "cadence_s": cadence,
@@ -602,6 +691,43 @@ def _print_table(result: dict[str, Any]) -> None:
     print(f"Skipped sources: {skipped}. Elapsed {result['elapsed_s']} s.")
 
 
+#: Score thresholds tried by ``--tune-themes`` (the ratio threshold stays 4).
+THEME_GRID = (8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0)
+
+
+def tune_themes(
+    weeks: int,
+    watches: int,
+    cadence: float,
+    on_arrival: bool,
+    burst_texts: BurstTexts,
+    progress: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Negative-theme thresholds on the tuning seed: for each score of :data:`THEME_GRID`, the
+    median delay and false alerts of the theme detector alone and together with the count
+    detectors at medium."""
+    config = DetectorConfig()
+    grid = {f"{t:g}": TopicThresholds(score=t, ratio=4.0) for t in THEME_GRID}
+    alone = {k: Score("theme", k) for k in grid}
+    together = {k: Score(ALL_KINDS, k) for k in grid}
+    for source in SOURCES:
+        for inject in (False, True):
+            for w in range(watches):
+                stream = make_stream(source, w, seed=TUNING_SEED, weeks=weeks, inject=inject)
+                counted = run_flocon(stream, config, cadence, on_arrival)["medium"]["any"]
+                texts = stream_texts(stream, TUNING_SEED, burst_texts)
+                themes = theme_alerts(*theme_scores(stream, texts, cadence, on_arrival), grid)
+                for k in grid:
+                    _score(alone[k], stream, themes[k], weeks)
+                    _score(together[k], stream, sorted(themes[k] + counted), weeks)
+                progress(f"{source} inject={inject} watch={w} done")
+    ramp = 10.0 * float(np.log(PEAK / 5.0))
+    return [
+        {"score": k, "theme": alone[k].row(ramp), "with_counts_medium": together[k].row(ramp)}
+        for k in grid
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--weeks", type=int, default=2)
@@ -616,6 +742,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--on-arrival", action="store_true", help="also check at every mention's arrival"
     )
+    parser.add_argument(
+        "--burst-texts",
+        choices=("themed", "unthemed", "none"),
+        default="themed",
+        help="texts of the injected bursts (none: count detectors only)",
+    )
+    parser.add_argument(
+        "--tune-themes",
+        action="store_true",
+        help="print the negative-theme thresholds' figures on the tuning seed and stop",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -624,6 +761,22 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    texts: BurstTexts | None = None if args.burst_texts == "none" else args.burst_texts
+    if args.tune_themes:
+        rows = tune_themes(
+            args.weeks, args.watches, args.cadence, args.on_arrival, texts or "themed", progress
+        )
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        for row in rows:
+            a, b = row["theme"], row["with_counts_medium"]
+            print(
+                f"score >= {row['score']:>4}: theme alone {a['median_delay_min']} min, "
+                f"detection {a['detection_rate']}, {a['false_alerts_per_watch_week']:.2f} false/wk;"
+                f" with the count detectors (medium) {b['median_delay_min']} min, "
+                f"{b['false_alerts_per_watch_week']:.2f} false/wk"
+            )
+        return 0
     result = run(
         args.weeks,
         args.seed,
@@ -634,6 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         args.min_volume,
         args.cadence,
         args.on_arrival,
+        texts,
     )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -80,6 +80,8 @@ class Stream:
     start: float  # epoch seconds
     eval_start: float  # end of the 28-day history
     end: float
+    #: which items are injected (``burst[k]`` is the index of their burst, -1 for background)
+    burst: npt.NDArray[np.int64] | None = None
 
 
 def _parse_twitter_time(text: str) -> float:
@@ -226,6 +228,7 @@ def make_stream(
     hours = (history_days + 7 * weeks) * 24
     times = _background(src, rng, EPOCH, hours, rate)
     negative = rng.random(len(times)) < negative_share
+    member = np.full(len(times), -1, dtype=np.int64)
     eval_start = EPOCH + history_days * 86400.0
     end = EPOCH + hours * 3600.0
     bursts: list[Burst] = []
@@ -239,6 +242,7 @@ def make_stream(
             bursts.append(Burst(onset=onset, end=stop, size=len(items)))
             times = np.concatenate([times, items])
             negative = np.concatenate([negative, np.ones(len(items), dtype=bool)])
+            member = np.concatenate([member, np.full(len(items), j, dtype=np.int64)])
     order = np.argsort(times, kind="stable")
     return Stream(
         source=source,
@@ -249,4 +253,5 @@ def make_stream(
         start=EPOCH,
         eval_start=eval_start,
         end=end,
+        burst=member[order],
     )

@@ -646,3 +646,74 @@ def test_a_topic_surging_inside_ordinary_volume_gets_its_own_spike_alert(
     assert first.action == "opened" and len(first.evidence) >= 3
     # The watch's volume itself stayed ordinary: no volume spike.
     assert not [e for e in events if e.kind == "spike" and not e.details.get("topic")]
+
+
+def test_three_authors_with_one_negative_story_open_one_negative_shift_within_minutes(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A negative theme (3 authors, a rare shared phrase, minutes apart) opens the watch's
+    negative_shift episode long before its counts could, and later evidence updates that one
+    alert instead of opening others."""
+    from flocon.domain.models import AuthorRef
+
+    settings = prepare(
+        engine,
+        tmp_path,
+        monkeypatch,
+        alerting.RuleSpec(name="all", channels=["webhook:https://hooks.example.com/x"]),
+    )
+    rng = random.Random(9)
+    drafts = []
+    t = T0
+    while t < T0 + timedelta(days=8):
+        t += timedelta(minutes=rng.expovariate(5 / 60))
+        author = AuthorRef(handle=f"@fan{rng.randrange(300)}")
+        text = f"{rng.choice(POSITIVE)} {len(drafts)}"
+        drafts.append(replace(_draft(f"b{len(drafts)}", text, t), author=author))
+    story = T0 + timedelta(days=8, hours=1)
+    texts = [
+        "Acme : salmonelle dans les steaks hachés, ma fille est malade, honteux",
+        "Salmonelle dans les steaks hachés Acme ?? scandale, remboursez-nous",
+        "Steaks hachés Acme contaminés à la salmonelle, c'est dégoûtant",
+        "Encore des cas de salmonelle avec les steaks hachés Acme, horrible",
+    ]
+    late = [
+        replace(_draft(f"s{i}", text, story + timedelta(minutes=4 * i)), author=author)
+        for i, (text, author) in enumerate(
+            zip(texts, [AuthorRef(handle=f"@parent{i}") for i in range(4)], strict=True)
+        )
+    ]
+    with read(engine) as conn:
+        ws = wsq.get_by_name(conn, "default")
+    ingestor = Ingestor(
+        ws.id, load_matcher(engine, ws.id), analyzer=analysis_svc.ingest_analyzer(settings, ws)
+    )
+    with write(engine) as conn:
+        ingestor.ingest_batch(conn, drafts, ingestor.prepare(drafts))
+    events: list[signals.AlertEvent] = []
+    now = story
+    while now <= story + timedelta(minutes=30):
+        batch = [d for d in late if now - timedelta(minutes=1) <= (d.published_at or T0) < now]
+        if batch:
+            prepared = ingestor.prepare(batch)
+            with write(engine) as conn:
+                ingestor.ingest_batch(conn, batch, prepared)
+        events += signals.evaluate(engine, settings, "default", now=now)
+        now += timedelta(minutes=1)
+    negative = [e for e in events if e.kind == "negative_shift"]
+    with read(engine) as conn:
+        got = aq.watch_mentions(conn, ws.id, since=story, until=now)
+    assert negative, [(m.sentiment, m.author, m.text) for m in got]
+    first = negative[0]
+    assert first.action == "opened"
+    # three negative mentions by three authors: the 3rd arrives 8 minutes in
+    assert first.detected_at - story <= timedelta(minutes=10)
+    assert "Negative theme" in first.explanation and "salmonelle" in first.explanation
+    assert first.episode_start == story
+    # origin tracing: the story's first negative mentions, in order
+    story_ids = [m.id for m in got if (m.author or "").startswith("@parent")]
+    assert first.evidence[:3] == story_ids[:3]
+    with read(engine) as conn:
+        rows = aq.list_alerts(conn, ws.id, statuses=["open", "acked", "closed"])
+    assert len([r for r in rows if r.kind == "negative_shift"]) == 1
+    assert not [e for e in events if e.kind == "spike"]

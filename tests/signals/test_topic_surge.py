@@ -8,6 +8,7 @@ from flocon.signals.topic_surge import (
     PhraseCache,
     TopicConfig,
     TopicItem,
+    negative_theme_config,
     phrases_of,
     surging_topics,
 )
@@ -203,3 +204,97 @@ def test_the_phrase_cache_never_serves_another_mentions_phrases() -> None:
     reused = cache.get(TopicItem(1, at, "livraison rapide, merci", "fr"))
     assert first != reused
     assert any("livraison" in k for k in reused.keys)
+
+
+# --------------------------------------------------------------------------------------------
+# Negative themes: the same scan on the last 30 minutes' negative mentions
+
+
+def _negatives(texts: list[str], authors: list[str], minutes_ago: list[float]) -> list[TopicItem]:
+    return [
+        TopicItem(20_000 + k, NOW - timedelta(minutes=m), text, "fr", author)
+        for k, (text, author, m) in enumerate(zip(texts, authors, minutes_ago, strict=True))
+    ]
+
+
+_RECALL = [
+    "Rappel produit sur les steaks hachés, salmonelle détectée",
+    "Ma fille a mangé ces steaks hachés, salmonelle ?? rappel produit",
+    "Salmonelle dans les steaks hachés, c'est une honte",
+    "Encore un rappel : steaks hachés contaminés à la salmonelle",
+]
+
+
+def test_three_authors_sharing_a_rare_negative_phrase_fire_within_minutes() -> None:
+    bg = _background(random.Random(10), 2000)
+    recent = _negatives(_RECALL[:3], ["p1", "p2", "p3"], [9.0, 5.0, 1.0])
+    readings = surging_topics(NOW, recent, bg, SPAN, negative_theme_config(), cache=PhraseCache())
+    assert readings, "three authors with the same rare negative phrase must fire"
+    top = readings[0]
+    assert {"salmonelle", "steak hache", "steaks haches"} & {top.topic, *top.phrases}
+    assert top.window_count == 3 and top.window_minutes <= 10
+    assert top.onset == NOW - timedelta(minutes=9)
+    assert set(top.evidence) == {it.id for it in recent}
+    assert "negative mentions" in top.explanation
+
+
+def test_negative_theme_needs_three_authors_in_one_window() -> None:
+    bg = _background(random.Random(11), 2000)
+    config = negative_theme_config()
+    # two authors only: one of them writes twice
+    two = _negatives(_RECALL, ["p1", "p2", "p1", "p2"], [12.0, 8.0, 4.0, 1.0])
+    assert surging_topics(NOW, two, bg, SPAN, config, cache=PhraseCache()) == []
+    # three authors, but spread over more than the 30-minute window
+    spread = _negatives(_RECALL[:3], ["p1", "p2", "p3"], [50.0, 35.0, 1.0])
+    assert surging_topics(NOW, spread, bg, SPAN, config, cache=PhraseCache()) == []
+
+
+def test_unrelated_complaints_or_a_usual_phrase_do_not_fire() -> None:
+    rng = random.Random(12)
+    bg = _background(rng, 2000)
+    config = negative_theme_config()
+    unrelated = _negatives(
+        [
+            "Le livreur a jeté mon colis par-dessus le portail",
+            "Application qui plante encore au moment de payer",
+            "Rayon frais vide à 18 h, inadmissible",
+            "Remboursement toujours pas reçu après trois semaines",
+        ],
+        ["p1", "p2", "p3", "p4"],
+        [20.0, 12.0, 6.0, 2.0],
+    )
+    assert surging_topics(NOW, unrelated, bg, SPAN, config, cache=PhraseCache()) == []
+    # "service client" is in a tenth of the background: three complaints about it are ordinary
+    usual = [
+        TopicItem(it.id, it.at, "Le service client ne répond jamais", "fr", it.author)
+        if k % 10 == 0
+        else it
+        for k, it in enumerate(bg)
+    ]
+    about_it = _negatives(
+        [
+            "Le service client ne répond jamais",
+            "Service client aux abonnés absents",
+            "Toujours rien du service client",
+        ],
+        ["p1", "p2", "p3"],
+        [9.0, 5.0, 1.0],
+    )
+    assert surging_topics(NOW, about_it, usual, SPAN, config, cache=PhraseCache()) == []
+
+
+def test_negative_theme_sensitivity_orders_severity() -> None:
+    bg = _background(random.Random(13), 2000)
+    recent = _negatives(_RECALL, ["p1", "p2", "p3", "p4"], [14.0, 9.0, 5.0, 1.0])
+    readings = {
+        level: surging_topics(
+            NOW, recent, bg, SPAN, negative_theme_config(level), cache=PhraseCache()
+        )
+        for level in ("low", "medium", "high")
+    }
+    assert all(readings.values())
+    # evidence enough for the strictest level: the severity says so at every level
+    assert {r[0].severity for r in readings.values()} == {"high"}
+    cfg = negative_theme_config()
+    assert cfg.thresholds["low"].score > cfg.thresholds["medium"].score
+    assert cfg.thresholds["medium"].score > cfg.thresholds["high"].score

@@ -27,7 +27,15 @@ from flocon.signals import detectors
 from flocon.signals.detectors import Counts, DetectorConfig, Sensitivity
 from flocon.signals.episodes import EpisodeEvent, EpisodeTracker
 from flocon.signals.snowball import Activity, SnowballInput, snowball
-from flocon.signals.topic_surge import PhraseCache
+from flocon.signals.topic_surge import (
+    PhraseCache,
+    TopicConfig,
+    TopicItem,
+    TopicReading,
+    negative_theme_config,
+    surging_topics,
+    with_negative_theme,
+)
 from flocon.storage.engine import read, write
 from flocon.storage.queries import alerts as aq
 from flocon.storage.queries import rollups as rq
@@ -187,8 +195,11 @@ def _episode_events(
     hour = rq.bucket_start(now, 3600)
     hourly = rq.series(conn, watch.id, 3600, hour - HISTORY, hour)
     recent = rq.series(conn, watch.id, 300, rq.bucket_start(now - RECENT, 300), now)
-    readings = detectors.assess(
-        now, _counts(hourly), _counts(recent), DetectorConfig(sensitivity=sensitivity)
+    readings = with_negative_theme(
+        detectors.assess(
+            now, _counts(hourly), _counts(recent), DetectorConfig(sensitivity=sensitivity)
+        ),
+        _negative_theme(conn, watch, sensitivity, now),
     )
     tracker = EpisodeTracker.from_dict(state["episodes"]) if "episodes" in state else None
     tracker = tracker or EpisodeTracker()
@@ -349,6 +360,29 @@ def _phrase_cache() -> PhraseCache:
     return PhraseCache()
 
 
+def _topic_items(rows: Sequence[aq.EvidenceRow]) -> list[TopicItem]:
+    return [TopicItem(m.id, m.occurred_at, m.text, m.lang, m.author) for m in rows]
+
+
+def _topic_background(
+    conn: Connection, watch: Watch, before: datetime
+) -> tuple[list[TopicItem], timedelta]:
+    """The watch's mentions of the :data:`TOPIC_BACKGROUND_SPAN` before ``before`` (the newest
+    :data:`TOPIC_BACKGROUND_MAX`), and the span they cover."""
+    rows = aq.watch_mentions(
+        conn,
+        watch.id,
+        since=before - TOPIC_BACKGROUND_SPAN,
+        until=before - _TICK,
+        limit=TOPIC_BACKGROUND_MAX,
+        newest_first=True,
+    )
+    span = TOPIC_BACKGROUND_SPAN
+    if len(rows) == TOPIC_BACKGROUND_MAX:
+        span = before - rows[-1].occurred_at
+    return _topic_items(rows), span
+
+
 def _topic_events(
     conn: Connection,
     ws_id: int,
@@ -359,8 +393,6 @@ def _topic_events(
 ) -> list[AlertEvent]:
     """Per-topic spikes: a theme surging inside the watch's conversation while its total may
     stay ordinary. One alert (kind ``spike``, ``details.topic``) per topic episode."""
-    from flocon.signals.topic_surge import TopicConfig, TopicItem, surging_topics
-
     last = state.get("topics_checked_at")
     if last is not None and now - datetime.fromisoformat(last) < TOPIC_EVERY:
         return []
@@ -369,29 +401,60 @@ def _topic_events(
     recent_rows = aq.watch_mentions(
         conn, watch.id, since=now - config.window, until=now, limit=2000
     )
-    episodes: dict[str, dict[str, str]] = state.setdefault("topic_episodes", {})
     readings = []
     if len(recent_rows) >= config.min_mentions:
-        background_rows = aq.watch_mentions(
-            conn,
-            watch.id,
-            since=now - config.window - TOPIC_BACKGROUND_SPAN,
-            until=now - config.window - _TICK,
-            limit=TOPIC_BACKGROUND_MAX,
-            newest_first=True,
-        )
-        span = TOPIC_BACKGROUND_SPAN
-        if len(background_rows) == TOPIC_BACKGROUND_MAX:
-            span = now - config.window - background_rows[-1].occurred_at
+        background, span = _topic_background(conn, watch, now - config.window)
         readings = surging_topics(
             now,
-            [TopicItem(m.id, m.occurred_at, m.text, m.lang, m.author) for m in recent_rows],
-            [TopicItem(m.id, m.occurred_at, m.text, m.lang, m.author) for m in background_rows],
+            _topic_items(recent_rows),
+            background,
             span,
             config,
             exclude=keywords_from_queries([watch.query]),
             cache=_phrase_cache(),
         )
+    return _theme_events(conn, ws_id, watch, state, now, readings)
+
+
+def _negative_theme(
+    conn: Connection, watch: Watch, sensitivity: Sensitivity, now: datetime
+) -> TopicReading | None:
+    """The best negative theme of the watch at ``now``, if one fires
+    (:func:`~flocon.signals.topic_surge.negative_theme_config`): at least 3 authors writing
+    negative mentions that share a phrase rare in the watch's past, within minutes. It reads the
+    last 30 minutes' negative mentions, and the background only when 3 authors wrote them."""
+    config = negative_theme_config(sensitivity)
+    negatives = aq.watch_mentions(
+        conn, watch.id, since=now - config.window, until=now, sentiment="negative", limit=1000
+    )
+    authors = {m.author or f"#{m.id}" for m in negatives}
+    if len(negatives) < config.min_mentions or len(authors) < config.min_authors:
+        return None
+    background, span = _topic_background(conn, watch, now - config.window)
+    readings = surging_topics(
+        now,
+        _topic_items(negatives),
+        background,
+        span,
+        config,
+        exclude=keywords_from_queries([watch.query]),
+        cache=_phrase_cache(),
+    )
+    return readings[0] if readings else None
+
+
+def _theme_events(
+    conn: Connection,
+    ws_id: int,
+    watch: Watch,
+    state: dict[str, Any],
+    now: datetime,
+    readings: Sequence[TopicReading],
+) -> list[AlertEvent]:
+    """Open or update one ``spike`` alert per topic episode of ``readings``; close the episodes
+    whose topic has not surged for :data:`TOPIC_CLOSE_AFTER`."""
+    episodes: dict[str, dict[str, str]] = state.setdefault("topic_episodes", {})
+    kind: Final = "spike"
     events: list[AlertEvent] = []
     for reading in readings:
         episode = episodes.get(reading.topic)
@@ -413,7 +476,7 @@ def _topic_events(
             conn,
             ws_id,
             watch,
-            "spike",
+            kind,
             key[:300],
             start=reading.onset,
             now=now,
@@ -430,7 +493,7 @@ def _topic_events(
         if now - datetime.fromisoformat(episode["last"]) < TOPIC_CLOSE_AFTER:
             continue
         del episodes[topic]
-        found = aq.find_alert(conn, ws_id, watch.id, "spike", episode["key"][:300])
+        found = aq.find_alert(conn, ws_id, watch.id, kind, episode["key"][:300])
         if found is not None and found.status in ("open", "acked"):
             aq.update_alert(conn, found.id, status="closed", closed_at=now, updated_at=now)
             events.append(
@@ -440,7 +503,7 @@ def _topic_events(
                     watch=watch.name,
                     watch_id=watch.id,
                     group=watch.group,
-                    kind="spike",
+                    kind=kind,
                     episode_start=found.episode_start,
                     detected_at=found.detected_at,
                     severity=found.severity,

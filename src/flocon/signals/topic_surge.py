@@ -37,23 +37,28 @@ from __future__ import annotations
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from flocon.analysis.topics import key_phrases
+from flocon.signals.detectors import Reading
 from flocon.domain.text import fold, tokenize
 
 __all__ = [
     "DEFAULT_TOPIC_THRESHOLDS",
+    "NEGATIVE_THEME_MINUTES",
+    "NEGATIVE_THEME_THRESHOLDS",
     "PhraseCache",
     "TopicConfig",
     "TopicItem",
     "TopicReading",
     "TopicThresholds",
+    "negative_theme_config",
     "phrases_of",
     "surging_topics",
     "topic_scores",
+    "with_negative_theme",
 ]
 
 Sensitivity = Literal["low", "medium", "high"]
@@ -123,6 +128,45 @@ class TopicConfig:
     max_readings: int = 5
     thresholds: Mapping[Sensitivity, TopicThresholds] = field(
         default_factory=lambda: dict(DEFAULT_TOPIC_THRESHOLDS)
+    )
+    #: sub-windows scanned, in minutes, ending at ``now`` (capped at ``window``)
+    scan_minutes: tuple[int, ...] = _SCAN_MINUTES
+    #: a sub-window is scored only with at least this many distinct authors of the phrase
+    min_window_authors: int = 1
+    #: what the mentions are, in explanations ("mentions", "negative mentions")
+    noun: str = "mentions"
+
+
+#: Thresholds of the negative-theme detector (:func:`negative_theme_config`), tuned on the
+#: detection benchmark's tuning seed: ``python -m benchmarks.detection.run --tune-themes``.
+NEGATIVE_THEME_THRESHOLDS: dict[Sensitivity, TopicThresholds] = {
+    "low": TopicThresholds(score=16.0, ratio=4.0),
+    "medium": TopicThresholds(score=12.0, ratio=4.0),
+    "high": TopicThresholds(score=10.0, ratio=4.0),
+}
+#: Sub-windows of the negative-theme scan, in minutes: a snowball is minutes old.
+NEGATIVE_THEME_MINUTES: tuple[int, ...] = (5, 10, 15, 20, 30)
+
+
+def negative_theme_config(sensitivity: Sensitivity = "medium") -> TopicConfig:
+    """The per-topic detector set for **negative themes**: run on the watch's *negative*
+    mentions of the last 30 minutes (the background stays all its mentions), it fires when at
+    least 3 distinct authors share a phrase that is rare in the watch's past, in one sub-window.
+
+    A snowball is one story: its first negative mentions repeat its words ("rappel", "salmonella",
+    "data breach") long before the volume or the negative share moves much. Three unrelated
+    complaints within a few minutes are ordinary; three authors writing the same rare phrase are
+    not."""
+    return TopicConfig(
+        sensitivity=sensitivity,
+        window=timedelta(minutes=max(NEGATIVE_THEME_MINUTES)),
+        min_mentions=3,
+        min_authors=3,
+        min_window_authors=3,
+        scan_minutes=NEGATIVE_THEME_MINUTES,
+        max_readings=3,
+        thresholds=dict(NEGATIVE_THEME_THRESHOLDS),
+        noun="negative mentions",
     )
 
 
@@ -270,7 +314,7 @@ def _candidates(
     times = [it.at for it in items]
     window_min = config.window.total_seconds() / 60.0
     subs: list[tuple[int, int]] = []
-    for minutes in _SCAN_MINUTES:
+    for minutes in config.scan_minutes:
         if minutes > window_min + 1e-9:
             break
         lo = now - timedelta(minutes=minutes)
@@ -286,6 +330,8 @@ def _candidates(
             if n <= 0:
                 continue
             x = len({authors[d] for d in cand.docs if d >= first})
+            if x < config.min_window_authors:
+                continue
             e = share * n
             score = _llr(x, e, dispersion)
             if score > cand.score:
@@ -389,7 +435,7 @@ def surging_topics(
                     f'"{cand.phrase}" is surging: {cand.count} distinct authors mentioned it in '
                     f"the last {cand.minutes} min against {cand.expected:.2f} expected from its "
                     f"usual share of mentions over the previous {span} "
-                    f"({len(ordered)} mentions by {authors} authors in the last "
+                    f"({len(ordered)} {config.noun} by {authors} authors in the last "
                     f"{config.window.total_seconds() / 60:.0f} min; scan score {cand.score:.1f})"
                 ),
                 window_minutes=cand.minutes,
@@ -397,3 +443,48 @@ def surging_topics(
             )
         )
     return readings
+
+
+_RANK = {"low": 1, "medium": 2, "high": 3}
+
+
+def with_negative_theme(readings: Sequence[Reading], theme: TopicReading | None) -> list[Reading]:
+    """The count detectors' readings with a negative theme (the best reading of
+    :func:`surging_topics` under :func:`negative_theme_config`, or None) folded into their
+    ``negative_shift``: both are evidence of one shift to negative, so the watch gets **one**
+    episode, opened by whichever sees it first.
+
+    A theme turns a quiet ``negative_shift`` reading into a firing one (its own onset, severity
+    and explanation; the count detectors' minimum volume does not apply: the theme has its own
+    gates). When both fire, the higher severity and the earlier onset win and the explanation
+    names the theme too."""
+    if theme is None:
+        return list(readings)
+    said = f"Negative theme: {theme.explanation}"
+    out: list[Reading] = []
+    for r in readings:
+        if r.kind != "negative_shift":
+            out.append(r)
+        elif not r.firing:
+            out.append(
+                Reading(
+                    kind="negative_shift",
+                    firing=True,
+                    severity=theme.severity,
+                    observed=float(theme.observed),
+                    expected=theme.expected,
+                    p_value=math.exp(-theme.score),
+                    window_minutes=theme.window_minutes,
+                    onset=theme.onset,
+                    explanation=said,
+                )
+            )
+        else:
+            severity = r.severity or "low"
+            if _RANK[theme.severity] > _RANK[severity]:
+                severity = theme.severity
+            onset = theme.onset if r.onset is None else min(r.onset, theme.onset)
+            out.append(
+                replace(r, severity=severity, onset=onset, explanation=f"{r.explanation}. {said}")
+            )
+    return out

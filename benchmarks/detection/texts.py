@@ -1,0 +1,78 @@
+"""Real texts and authors for the detection benchmark's streams (:mod:`.streams`).
+
+The issue's benchmark injects bursts of *real negative texts*; the count detectors never read
+them, the negative-theme detector (:func:`flocon.signals.topic_surge.negative_theme_config`) does.
+So every stream item gets a text and an author:
+
+* **Background**: the 2,778 inbound customer tweets of ``twcs-customer-support-sample`` in their
+  real chronological order, with their real (anonymised) authors, from a random offset (and round
+  again when a stream is longer than the pool). Neighbours in the stream are neighbours in the
+  real inbox, so the real drift of its themes (an iOS update that breaks phones, an outage) and
+  its conversations (one customer writing several times) are kept. The background's negative
+  flags stay those of :mod:`.streams` (20 %, at random).
+* **Bursts**, two kinds (``--burst-texts``):
+
+  - ``themed`` (the default): a snowball is one story. Each burst takes the "Related and
+    informative" tweets of one CrisisLex T26 event, shuffled, one new author each. Several of the
+    events are a company's crisis (a factory collapse, a train crash, a fertiliser-plant
+    explosion, an airport shooting); none is in the support inbox.
+  - ``unthemed``: the same number of real negative-flagged texts drawn at random from the support
+    inbox itself, one new author each: a rise of unrelated complaints, with no story in common.
+    On these the theme detector has nothing to find; the count detectors work as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from benchmarks.detection.streams import SOURCES, Stream
+from benchmarks.detection.topics import EVENTS, event_texts, support_pool
+
+BurstTexts = Literal["themed", "unthemed"]
+
+
+@dataclass(frozen=True)
+class StreamTexts:
+    texts: tuple[str, ...]  # one per stream item, in the stream's order
+    authors: tuple[str, ...]
+    events: tuple[str, ...]  # the event of each burst ("" when unthemed)
+
+
+def stream_texts(stream: Stream, seed: int, burst_texts: BurstTexts = "themed") -> StreamTexts:
+    """Texts and authors for every item of ``stream`` (deterministic for a seed)."""
+    if stream.burst is None:
+        raise ValueError("the stream does not say which items are injected")
+    rng = np.random.default_rng([seed, SOURCES.index(stream.source), stream.index, 4242])
+    pool = support_pool()
+    offset = int(rng.integers(len(pool)))
+    n_bursts = len(stream.bursts)
+    if burst_texts == "themed":
+        first = int(rng.integers(len(EVENTS)))
+        events = tuple(EVENTS[(first + j) % len(EVENTS)] for j in range(n_bursts))
+        shuffled = []
+        for event in events:
+            texts = event_texts(event)
+            shuffled.append([texts[int(i)] for i in rng.permutation(len(texts))])
+    else:
+        events = ("",) * n_bursts
+        shuffled = [
+            [pool[int(i)].text for i in rng.permutation(len(pool))] for _ in range(n_bursts)
+        ]
+    texts_out: list[str] = []
+    authors: list[str] = []
+    k = 0
+    used = [0] * n_bursts
+    for b in stream.burst.tolist():
+        if b < 0:
+            post = pool[(offset + k) % len(pool)]
+            k += 1
+            texts_out.append(post.text)
+            authors.append(post.author)
+        else:
+            mine = shuffled[b]
+            texts_out.append(mine[used[b] % len(mine)])
+            used[b] += 1
+            authors.append(f"burst{b}-{used[b]}")
+    return StreamTexts(tuple(texts_out), tuple(authors), events)
