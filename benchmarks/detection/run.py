@@ -47,9 +47,9 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -72,13 +72,14 @@ from flocon.signals.episodes import EpisodeTracker
 from flocon.signals.topic_surge import (
     PhraseCache,
     TopicItem,
-    TopicThresholds,
+    TopicReading,
     negative_theme_config,
-    topic_scores,
+    surging_topics,
+    with_negative_theme,
 )
 
 TUNING_SEED = 1
-ALL_KINDS = "flocon (all three)"
+ALL_KINDS = "flocon (spike+negative+theme)"
 PEAK = 20.0
 STEP = 300.0
 FloatArray = npt.NDArray[np.float64]
@@ -229,13 +230,20 @@ def _baselines(stream: Stream, config: DetectorConfig) -> Callable[[int, datetim
 
 
 def run_flocon(
-    stream: Stream, config: DetectorConfig, cadence: float = 60.0, on_arrival: bool = False
+    stream: Stream,
+    config: DetectorConfig,
+    cadence: float = 60.0,
+    on_arrival: bool = False,
+    themes: Sequence[TopicReading | None] | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """Alert times (epoch s) by sensitivity, for spike-only and any-kind episodes.
 
     The detectors run at each check of :func:`check_times` with the product's inputs; a check
     whose volume window holds fewer than ``min_volume`` mentions cannot fire, so it is skipped
-    when no episode is open (the tracker would do nothing with it).
+    when no episode is open and no negative theme fires (the tracker would do nothing with it).
+    ``themes``: the best negative theme at each check (:func:`theme_readings`), folded into the
+    ``negative_shift`` reading as the product does (:func:`with_negative_theme`); None: the count
+    detectors alone.
     """
     total, negative = _bucket_counts(stream)
     checks = _checks(stream, total, config, cadence, on_arrival)
@@ -244,20 +252,31 @@ def run_flocon(
     alerts: dict[str, dict[str, list[float]]] = {s: {"any": [], "spike": []} for s in SENSITIVITIES}
     open_any = False
     for k, now_ts in enumerate(checks.times):
-        if checks.volume[k] < config.min_volume and not open_any:
+        theme = themes[k] if themes is not None else None
+        if checks.volume[k] < config.min_volume and not open_any and theme is None:
             continue
         now = _dt(float(now_ts))
         recent = _recent(stream, total, negative, checks, k)
         fitted = baseline(int(checks.bucket[k]) // 12, now)
         readings = evaluate_all(now, fitted, recent, config, SENSITIVITIES)
         for s in SENSITIVITIES:
-            for event in trackers[s].step(now, readings[s]):
+            mine = theme if theme is not None and _fires_at(theme, s) else None
+            for event in trackers[s].step(now, with_negative_theme(readings[s], mine)):
                 if event.action == "opened":
                     alerts[s]["any"].append(float(now_ts))
                     if event.episode.kind == "spike":
                         alerts[s]["spike"].append(float(now_ts))
         open_any = any(t.open_episodes for t in trackers.values())
     return alerts
+
+
+#: The sensitivities at which a reading of each severity fires (evidence for ``low`` sensitivity
+#: is a ``high`` severity).
+_FIRES_AT = {"high": ("low", "medium", "high"), "medium": ("medium", "high"), "low": ("high",)}
+
+
+def _fires_at(theme: TopicReading, sensitivity: str) -> bool:
+    return sensitivity in _FIRES_AT[theme.severity]
 
 
 def flocon_scores(
@@ -305,19 +324,20 @@ def opened_times(
 #: at most 5,000 (services/signals.py).
 THEME_BACKGROUND = 14 * 86400.0
 THEME_BACKGROUND_MAX = 5000
-#: A theme episode closes after an hour without firing (services/signals.py).
-THEME_CLOSE_AFTER = 3600.0
+#: An episode closes 30 minutes after its last firing check (EpisodeTracker's default).
+THEME_CLOSE_AFTER = 1800.0
 
 
-def theme_scores(
+def theme_readings(
     stream: Stream, texts: StreamTexts, cadence: float = 60.0, on_arrival: bool = False
-) -> tuple[FloatArray, list[list[tuple[float, float]]]]:
-    """Check times and, at each, the ``(score, ratio)`` of every gated negative-theme candidate.
+) -> list[TopicReading | None]:
+    """At each check of :func:`check_times`, the best negative theme firing at ``high``
+    sensitivity (the most permissive; its severity says at which sensitivities it fires), or None.
 
     As the product runs it: the negative mentions of the last 30 minutes against the phrases of
     all the watch's mentions over the 14 days before them; checks with fewer than 3 negative
     mentions by 3 authors are skipped (the product's own shortcut)."""
-    config = negative_theme_config()
+    config = negative_theme_config("high")
     window = config.window.total_seconds()
     times = check_times(stream, cadence, on_arrival)
     items = [
@@ -327,36 +347,40 @@ def theme_scores(
     neg_idx = np.flatnonzero(stream.negative)
     neg_t = stream.times[neg_idx]
     cache = PhraseCache(capacity=200_000)
-    out: list[list[tuple[float, float]]] = []
+    out: list[TopicReading | None] = []
     for now_ts in times.tolist():
         a = int(np.searchsorted(neg_t, now_ts - window, side="right"))
         b = int(np.searchsorted(neg_t, now_ts, side="right"))
         recent = [items[int(i)] for i in neg_idx[a:b]]
         if len(recent) < config.min_mentions or len({it.author for it in recent}) < 3:
-            out.append([])
+            out.append(None)
             continue
         hi = int(np.searchsorted(stream.times, now_ts - window, side="right"))
         lo = int(np.searchsorted(stream.times, now_ts - window - THEME_BACKGROUND, side="left"))
         lo = max(lo, hi - THEME_BACKGROUND_MAX)
-        found = topic_scores(_dt(now_ts), recent, items[lo:hi], config, cache=cache)
-        out.append([(score, ratio) for _, score, ratio, _ in found])
-    return times, out
+        span = timedelta(seconds=now_ts - window - float(stream.times[lo]) if hi > lo else 1.0)
+        found = surging_topics(_dt(now_ts), recent, items[lo:hi], span, config, cache=cache)
+        out.append(found[0] if found else None)
+    return out
 
 
 def theme_alerts(
-    times: FloatArray,
-    candidates: list[list[tuple[float, float]]],
-    thresholds: dict[str, TopicThresholds],
+    stream: Stream, themes: Sequence[TopicReading | None], cadence: float, on_arrival: bool
 ) -> dict[str, list[float]]:
-    """Opened negative-theme episodes (epoch s) by sensitivity."""
-    out: dict[str, list[float]] = {}
-    for level, t in thresholds.items():
-        firing = np.array(
-            [any(sc >= t.score and r >= t.ratio for sc, r in cands) for cands in candidates],
-            dtype=bool,
-        )
-        out[level] = [float(x) for x in opened_times(times, firing, THEME_CLOSE_AFTER)]
-    return out
+    """Episodes of the negative theme alone (epoch s of their opening) by sensitivity, with the
+    product's episode rule (closed 30 minutes after the last firing check)."""
+    times = check_times(stream, cadence, on_arrival)
+    return {
+        s: [
+            float(x)
+            for x in opened_times(
+                times,
+                np.array([t is not None and _fires_at(t, s) for t in themes], dtype=bool),
+                THEME_CLOSE_AFTER,
+            )
+        ]
+        for s in SENSITIVITIES
+    }
 
 
 def _rolling_hour(total: FloatArray) -> FloatArray:
@@ -493,12 +517,11 @@ def flocon_false_rate(
     for source in SOURCES:
         for w in range(watches):
             stream = make_stream(source, w, seed=seed, weeks=weeks, inject=False)
-            false += len(run_flocon(stream, config, cadence, on_arrival)[level]["any"])
+            themes = None
             if burst_texts is not None:
                 texts = stream_texts(stream, seed, burst_texts)
-                times, cands = theme_scores(stream, texts, cadence, on_arrival)
-                thresholds = negative_theme_config().thresholds
-                false += len(theme_alerts(times, cands, {level: thresholds[level]})[level])
+                themes = theme_readings(stream, texts, cadence, on_arrival)
+            false += len(run_flocon(stream, config, cadence, on_arrival, themes)[level]["any"])
     return false / (weeks * watches * len(SOURCES))
 
 
@@ -539,7 +562,6 @@ def run(
     burst_texts: BurstTexts | None = "themed",
 ) -> dict[str, Any]:
     config = DetectorConfig(min_volume=min_volume)
-    theme_thresholds = dict(negative_theme_config().thresholds)
     scores: dict[tuple[str, str], Score] = {}
     ramp_min = tau * float(np.log(PEAK / r0)) if r0 < PEAK else 0.0
 
@@ -565,13 +587,12 @@ def run(
                 flocon_alerts = run_flocon(stream, config, cadence, on_arrival)
                 if burst_texts is not None:
                     texts = stream_texts(stream, seed, burst_texts)
-                    themes = theme_alerts(
-                        *theme_scores(stream, texts, cadence, on_arrival), theme_thresholds
-                    )
+                    themes = theme_readings(stream, texts, cadence, on_arrival)
+                    merged = run_flocon(stream, config, cadence, on_arrival, themes)
+                    alone = theme_alerts(stream, themes, cadence, on_arrival)
                     for s in SENSITIVITIES:
-                        both = sorted(themes[s] + flocon_alerts[s]["any"])
-                        _score(score_for(ALL_KINDS, s), stream, both, weeks)
-                        _score(score_for("flocon (negative theme)", s), stream, themes[s], weeks)
+                        _score(score_for(ALL_KINDS, s), stream, merged[s]["any"], weeks)
+                        _score(score_for("flocon (negative theme)", s), stream, alone[s], weeks)
                 for s in SENSITIVITIES:
                     _score(
                         score_for("flocon (spike+negative)", s),
@@ -704,27 +725,38 @@ def tune_themes(
     progress: Callable[[str], None],
 ) -> list[dict[str, Any]]:
     """Negative-theme thresholds on the tuning seed: for each score of :data:`THEME_GRID`, the
-    median delay and false alerts of the theme detector alone and together with the count
-    detectors at medium."""
+    median delay and false alerts of the theme alone and folded into the count detectors at
+    medium (one ``negative_shift`` episode, as the product runs them)."""
     config = DetectorConfig()
-    grid = {f"{t:g}": TopicThresholds(score=t, ratio=4.0) for t in THEME_GRID}
-    alone = {k: Score("theme", k) for k in grid}
-    together = {k: Score(ALL_KINDS, k) for k in grid}
+    alone = {t: Score("theme", f"{t:g}") for t in THEME_GRID}
+    together = {t: Score(ALL_KINDS, f"{t:g}") for t in THEME_GRID}
     for source in SOURCES:
         for inject in (False, True):
             for w in range(watches):
                 stream = make_stream(source, w, seed=TUNING_SEED, weeks=weeks, inject=inject)
-                counted = run_flocon(stream, config, cadence, on_arrival)["medium"]["any"]
                 texts = stream_texts(stream, TUNING_SEED, burst_texts)
-                themes = theme_alerts(*theme_scores(stream, texts, cadence, on_arrival), grid)
-                for k in grid:
-                    _score(alone[k], stream, themes[k], weeks)
-                    _score(together[k], stream, sorted(themes[k] + counted), weeks)
+                themes = theme_readings(stream, texts, cadence, on_arrival)
+                times = check_times(stream, cadence, on_arrival)
+                for t in THEME_GRID:
+                    # a theme at score >= t fires at medium: give it the "medium" severity
+                    kept = [
+                        None if r is None or r.score < t else replace(r, severity="medium")
+                        for r in themes
+                    ]
+                    firing = np.array([r is not None for r in kept], dtype=bool)
+                    opened = [float(x) for x in opened_times(times, firing, THEME_CLOSE_AFTER)]
+                    _score(alone[t], stream, opened, weeks)
+                    merged = run_flocon(stream, config, cadence, on_arrival, kept)
+                    _score(together[t], stream, merged["medium"]["any"], weeks)
                 progress(f"{source} inject={inject} watch={w} done")
     ramp = 10.0 * float(np.log(PEAK / 5.0))
     return [
-        {"score": k, "theme": alone[k].row(ramp), "with_counts_medium": together[k].row(ramp)}
-        for k in grid
+        {
+            "score": f"{t:g}",
+            "theme": alone[t].row(ramp),
+            "with_counts_medium": together[t].row(ramp),
+        }
+        for t in THEME_GRID
     ]
 
 
