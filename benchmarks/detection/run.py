@@ -560,6 +560,7 @@ def run(
     cadence: float = 60.0,
     on_arrival: bool = False,
     burst_texts: BurstTexts | None = "themed",
+    theme_share: float = 1.0,
 ) -> dict[str, Any]:
     config = DetectorConfig(min_volume=min_volume)
     scores: dict[tuple[str, str], Score] = {}
@@ -586,7 +587,7 @@ def run(
                     assess_ms = _time_assess(stream)
                 flocon_alerts = run_flocon(stream, config, cadence, on_arrival)
                 if burst_texts is not None:
-                    texts = stream_texts(stream, seed, burst_texts)
+                    texts = stream_texts(stream, seed, burst_texts, theme_share)
                     themes = theme_readings(stream, texts, cadence, on_arrival)
                     merged = run_flocon(stream, config, cadence, on_arrival, themes)
                     alone = theme_alerts(stream, themes, cadence, on_arrival)
@@ -636,6 +637,7 @@ def run(
             "reaches_20_per_hour_after_min": round(ramp_min, 1),
         },
         "burst_texts": burst_texts,
+        "theme_share": theme_share,
         "background_per_hour": 5.0,
         "min_volume": min_volume,
         "cadence_s": cadence,
@@ -667,9 +669,13 @@ def _print_table(result: dict[str, Any]) -> None:
         f"sources: {', '.join(result['sources'])}"
     )
     b = result["burst"]
+    texts = result["burst_texts"] or "none (counts only)"
+    if result["burst_texts"] == "themed" and result["theme_share"] < 1.0:
+        texts += f" ({result['theme_share']:.0%} of each burst's items on its story)"
     print(
         f"Bursts: negative, rate {b['r0_per_hour']}/h * exp(t/{b['tau_min']} min) up to "
         f"{b['peak_per_hour']}/h then {b['hold_min']:.0f} min; background ~5/h. "
+        f"Burst texts: {texts}. "
         f"min_volume {result['min_volume']} (all methods). flocon checked every "
         f"{result['cadence_s']:g} s{' and at each arrival' if result['on_arrival'] else ''} "
         "(current 5-min bucket partial); baselines every 300 s (hourly-window methods). "
@@ -781,6 +787,12 @@ def main(argv: list[str] | None = None) -> int:
         help="texts of the injected bursts (none: count detectors only)",
     )
     parser.add_argument(
+        "--theme-share",
+        type=float,
+        default=1.0,
+        help="themed bursts: the share of their items that tell the story (the rest: unrelated)",
+    )
+    parser.add_argument(
         "--tune-themes",
         action="store_true",
         help="print the negative-theme thresholds' figures on the tuning seed and stop",
@@ -820,6 +832,7 @@ def main(argv: list[str] | None = None) -> int:
         args.cadence,
         args.on_arrival,
         texts,
+        args.theme_share,
     )
     if args.json:
         print(json.dumps(result, indent=2))

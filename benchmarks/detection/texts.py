@@ -16,9 +16,13 @@ So every stream item gets a text and an author:
     informative" tweets of one CrisisLex T26 event, shuffled, one new author each. Several of the
     events are a company's crisis (a factory collapse, a train crash, a fertiliser-plant
     explosion, an airport shooting); none is in the support inbox.
-  - ``unthemed``: the same number of real negative-flagged texts drawn at random from the support
-    inbox itself, one new author each: a rise of unrelated complaints, with no story in common.
-    On these the theme detector has nothing to find; the count detectors work as before.
+  - ``unthemed``: the same number of real texts drawn at random from the support inbox itself,
+    one new author each: a rise of unrelated complaints, with no story in common. On these the
+    theme detector has nothing to find; the count detectors work as before.
+
+  ``theme_share`` (``--theme-share``, 1 by default) mixes the two: each item of a themed burst
+  tells the story with that probability, else it is an unrelated complaint (a story drowned in
+  other grievances).
 """
 
 from __future__ import annotations
@@ -40,8 +44,12 @@ class StreamTexts:
     events: tuple[str, ...]  # the event of each burst ("" when unthemed)
 
 
-def stream_texts(stream: Stream, seed: int, burst_texts: BurstTexts = "themed") -> StreamTexts:
+def stream_texts(
+    stream: Stream, seed: int, burst_texts: BurstTexts = "themed", theme_share: float = 1.0
+) -> StreamTexts:
     """Texts and authors for every item of ``stream`` (deterministic for a seed)."""
+    if not 0.0 <= theme_share <= 1.0:
+        raise ValueError("theme_share must be between 0 and 1")
     if stream.burst is None:
         raise ValueError("the stream does not say which items are injected")
     rng = np.random.default_rng([seed, SOURCES.index(stream.source), stream.index, 4242])
@@ -60,6 +68,7 @@ def stream_texts(stream: Stream, seed: int, burst_texts: BurstTexts = "themed") 
         shuffled = [
             [pool[int(i)].text for i in rng.permutation(len(pool))] for _ in range(n_bursts)
         ]
+    unrelated = [pool[int(i)].text for i in rng.permutation(len(pool))]
     texts_out: list[str] = []
     authors: list[str] = []
     k = 0
@@ -72,7 +81,10 @@ def stream_texts(stream: Stream, seed: int, burst_texts: BurstTexts = "themed") 
             authors.append(post.author)
         else:
             mine = shuffled[b]
-            texts_out.append(mine[used[b] % len(mine)])
+            if burst_texts == "themed" and rng.random() >= theme_share:
+                texts_out.append(unrelated[(k + sum(used)) % len(unrelated)])
+            else:
+                texts_out.append(mine[used[b] % len(mine)])
             used[b] += 1
             authors.append(f"burst{b}-{used[b]}")
     return StreamTexts(tuple(texts_out), tuple(authors), events)
