@@ -7,9 +7,18 @@ Run from the repository root::
 For every source (see :mod:`benchmarks.detection.streams`) it builds ``--watches`` streams without
 injection and as many with negative bursts (rate ``r0 * exp(t / tau)`` up to 20 mentions / hour,
 then one hour at 20 / hour, over a background of about 5 / hour), after 28 days of history. Every
-5 minutes it calls the detectors (``hourly`` = the 28 days of hourly counts before the current
-hour, refitted once per hour; ``recent`` = the last 2 hours of 5-minute buckets) and feeds an
+``--cadence`` seconds (60 by default, as ``flocon fetch`` runs them; ``--on-arrival`` adds a check at
+each mention) it calls the detectors (``hourly`` = the 28 days of hourly counts before the current
+hour, refitted once per hour; ``recent`` = the last 2 hours of 5-minute buckets, the current one partial) and feeds an
 :class:`~flocon.signals.episodes.EpisodeTracker`; only "opened" events count as alerts.
+
+Every item also carries a real text and author (:mod:`benchmarks.detection.texts`): the background
+is real customer tweets in their real order, a burst is the tweets of one real story
+(``--burst-texts themed``, the default; ``--theme-share`` mixes in unrelated complaints) or
+unrelated complaints (``unthemed``). flocon is run as the product runs it: the count detectors with
+the negative themes (:func:`flocon.signals.topic_surge.negative_theme_config`) folded into the one
+``negative_shift`` episode (row ``flocon (spike+negative+theme)``); the count detectors alone and
+the theme alone are reported too. ``--burst-texts none`` skips the texts.
 
 Baselines, run in the same run, each through the same episode logic (and the same minimum of 10
 mentions in the last hour, which only removes false alerts), each with its threshold
@@ -31,13 +40,14 @@ min with the defaults). The delay of a burst is the time of the first alert open
 onset and two hours after its end, minus the onset; it is printed from the onset and from the
 moment the burst reaches 20 / hour (the same alerts, shifted). Alerts elsewhere are false. False
 alerts per watch per week are reported on the streams without injection (and, separately, on the
-injected ones). The detectors are evaluated every 5 minutes, at the end of each bucket, so delays
-are multiples of 5 minutes plus the onset's position in its bucket.
+injected ones). The baselines are evaluated every 5 minutes, at the end of each bucket.
 
 The printed oracle (:mod:`benchmarks.detection.oracle`) is a lower bound: the median delay of a
 CUSUM with the true Poisson rates and the true burst shape at the same false-alert budget.
 
 The thresholds of the detector were tuned with ``--seed 1``; report with another seed (default 2).
+``--tune-themes`` prints the negative-theme figures for a grid of score thresholds on the tuning
+seed (the thresholds in :data:`flocon.signals.topic_surge.NEGATIVE_THEME_THRESHOLDS` come from it).
 """
 
 from __future__ import annotations

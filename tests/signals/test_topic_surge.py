@@ -10,6 +10,7 @@ from flocon.signals.topic_surge import (
     TopicItem,
     negative_theme_config,
     phrases_of,
+    shares_a_phrase,
     surging_topics,
 )
 
@@ -298,3 +299,20 @@ def test_negative_theme_sensitivity_orders_severity() -> None:
     cfg = negative_theme_config()
     assert cfg.thresholds["low"].score > cfg.thresholds["medium"].score
     assert cfg.thresholds["medium"].score > cfg.thresholds["high"].score
+
+
+def test_shares_a_phrase_counts_authors_and_skips_watch_keywords() -> None:
+    cache = PhraseCache()
+    story = _negatives(_RECALL[:3], ["p1", "p2", "p3"], [9.0, 5.0, 1.0])
+    assert shares_a_phrase(story, 3, cache=cache)
+    # one of the three writes twice: two authors only
+    twice = _negatives(_RECALL[:3], ["p1", "p2", "p1"], [9.0, 5.0, 1.0])
+    assert not shares_a_phrase(twice, 3, cache=cache)
+    # the only words they share are the watch's own keywords
+    brand = _negatives(
+        ["Acme encore en retard", "Livreur Acme impoli", "Colis Acme abîmé"],
+        ["p1", "p2", "p3"],
+        [9.0, 5.0, 1.0],
+    )
+    assert not shares_a_phrase(brand, 3, exclude=["Acme"], cache=cache)
+    assert shares_a_phrase(brand, 3, cache=cache)

@@ -33,6 +33,7 @@ from flocon.signals.topic_surge import (
     TopicItem,
     TopicReading,
     negative_theme_config,
+    shares_a_phrase,
     surging_topics,
     with_negative_theme,
 )
@@ -369,18 +370,17 @@ def _topic_background(
 ) -> tuple[list[TopicItem], timedelta]:
     """The watch's mentions of the :data:`TOPIC_BACKGROUND_SPAN` before ``before`` (the newest
     :data:`TOPIC_BACKGROUND_MAX`), and the span they cover."""
-    rows = aq.watch_mentions(
+    rows = aq.watch_texts(
         conn,
         watch.id,
         since=before - TOPIC_BACKGROUND_SPAN,
         until=before - _TICK,
         limit=TOPIC_BACKGROUND_MAX,
-        newest_first=True,
     )
     span = TOPIC_BACKGROUND_SPAN
     if len(rows) == TOPIC_BACKGROUND_MAX:
         span = before - rows[-1].occurred_at
-    return _topic_items(rows), span
+    return [TopicItem(r.id, r.occurred_at, r.text, r.lang, r.author) for r in rows], span
 
 
 def _topic_events(
@@ -430,15 +430,13 @@ def _negative_theme(
     authors = {m.author or f"#{m.id}" for m in negatives}
     if len(negatives) < config.min_mentions or len(authors) < config.min_authors:
         return None
+    items = _topic_items(negatives)
+    keywords = keywords_from_queries([watch.query])
+    if not shares_a_phrase(items, config.min_authors, keywords, _phrase_cache()):
+        return None
     background, span = _topic_background(conn, watch, now - config.window)
     readings = surging_topics(
-        now,
-        _topic_items(negatives),
-        background,
-        span,
-        config,
-        exclude=keywords_from_queries([watch.query]),
-        cache=_phrase_cache(),
+        now, items, background, span, config, exclude=keywords, cache=_phrase_cache()
     )
     return readings[0] if readings else None
 

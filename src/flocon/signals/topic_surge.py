@@ -42,8 +42,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from flocon.analysis.topics import key_phrases
-from flocon.signals.detectors import Reading
 from flocon.domain.text import fold, tokenize
+from flocon.signals.detectors import Reading
 
 __all__ = [
     "DEFAULT_TOPIC_THRESHOLDS",
@@ -56,6 +56,7 @@ __all__ = [
     "TopicThresholds",
     "negative_theme_config",
     "phrases_of",
+    "shares_a_phrase",
     "surging_topics",
     "topic_scores",
     "with_negative_theme",
@@ -340,6 +341,28 @@ def _candidates(
     # best first; on a tie the longer phrase (``intoxication alimentaire`` before its words)
     ranked = sorted(chosen.values(), key=lambda c: (-c.score, -len(c.phrase.split()), c.phrase))
     return items, ranked
+
+
+def shares_a_phrase(
+    items: Iterable[TopicItem],
+    min_authors: int,
+    exclude: Iterable[str] = (),
+    cache: PhraseCache | None = None,
+) -> bool:
+    """Whether at least ``min_authors`` distinct authors of ``items`` share a key phrase that
+    holds none of the ``exclude`` keywords: the cheap test that spares reading a background when
+    no topic could fire."""
+    cache = _CACHE if cache is None else cache
+    banned = {w for kw in exclude for w in tokenize(fold(kw))}
+    banned |= {_variant(w) for w in banned}
+    authors: dict[str, set[str]] = {}
+    for it in items:
+        for p in cache.get(it).keys:
+            authors.setdefault(p, set()).add(_author(it))
+    return any(
+        len(who) >= min_authors and not any(w in banned for w in p.split())
+        for p, who in authors.items()
+    )
 
 
 def topic_scores(

@@ -412,6 +412,52 @@ def watch_mentions(
     return [_evidence(r) for r in conn.execute(stmt.order_by(order, mentions.c.id).limit(limit))]
 
 
+@dataclass(frozen=True, slots=True)
+class TextRow:
+    """What topic detectors read of a mention: its text and who wrote it, when."""
+
+    id: int
+    occurred_at: datetime
+    text: str
+    lang: str | None
+    author: str | None
+
+
+def watch_texts(
+    conn: Connection,
+    watch_id: int,
+    *,
+    since: datetime,
+    until: datetime,
+    limit: int = 5000,
+) -> list[TextRow]:
+    """The texts of a watch's original mentions with ``since <= occurred_at <= until``, newest
+    first: the slim read of a topic background (no source, author or engagement joins)."""
+    stmt = (
+        select(
+            mentions.c.id,
+            mentions.c.occurred_at,
+            mentions.c.text,
+            mentions.c.lang,
+            mentions.c.author_handle,
+            mentions.c.author_name,
+        )
+        .join(mention_watches, mention_watches.c.mention_id == mentions.c.id)
+        .where(
+            mention_watches.c.watch_id == watch_id,
+            mentions.c.duplicate_of.is_(None),
+            mentions.c.occurred_at >= since,
+            mentions.c.occurred_at <= until,
+        )
+        .order_by(mentions.c.occurred_at.desc(), mentions.c.id)
+        .limit(limit)
+    )
+    return [
+        TextRow(r.id, r.occurred_at, r.text, r.lang, r.author_handle or r.author_name)
+        for r in conn.execute(stmt)
+    ]
+
+
 def children(conn: Connection, parent_ids: Sequence[int], until: datetime) -> list[EvidenceRow]:
     """Replies to the given mentions (any watch), up to ``until``."""
     if not parent_ids:
