@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +70,29 @@ def stream(seed: int = 3) -> list[Draft]:
     return sorted(drafts, key=lambda d: d.published_at or T0)
 
 
+def chatter(
+    rng: random.Random,
+    start: datetime,
+    span: timedelta,
+    per_hour: float,
+    text: Callable[[int], str],
+    handle: str,
+    accounts: int,
+) -> list[Draft]:
+    """Background drafts at a Poisson rate over ``span``, the n-th written by ``text(n)``, each
+    by one of ``accounts`` authors (``handle`` + a number)."""
+    from flocon.domain.models import AuthorRef
+
+    drafts: list[Draft] = []
+    t = start
+    while t < start + span:
+        t += timedelta(minutes=rng.expovariate(per_hour / 60))
+        author = AuthorRef(handle=f"{handle}{rng.randrange(accounts)}")
+        n = len(drafts)
+        drafts.append(replace(_draft(f"b{n}", text(n), t), author=author))
+    return drafts
+
+
 def _draft(ext_id: str, text: str, at: datetime) -> Draft:
     return Draft(
         external_id=ext_id,
@@ -123,6 +146,10 @@ def settings_for(engine: Engine, tmp_path: Path) -> Settings:
         secret_key="",
         model_dir=tmp_path / "models",
     )
+
+
+#: A rule that sends every signal of every watch to one webhook.
+ALL_TO_WEBHOOK = alerting.RuleSpec(name="all", channels=["webhook:https://hooks.example.com/x"])
 
 
 def prepare(
@@ -558,12 +585,7 @@ def test_late_items_new_sites_and_no_repeats(
     seen, once; the first mention on a site the watch never had opens a new_site alert."""
     from flocon.domain.models import AuthorRef
 
-    settings = prepare(
-        engine,
-        tmp_path,
-        monkeypatch,
-        alerting.RuleSpec(name="all", channels=["webhook:https://hooks.example.com/x"]),
-    )
+    settings = prepare(engine, tmp_path, monkeypatch, ALL_TO_WEBHOOK)
     t = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     run_once(engine, settings, _draft("old", "Acme, un avis parmi d'autres", t - timedelta(days=2)))
     assert signals.evaluate(engine, settings, "default", now=t) == []
@@ -593,24 +615,21 @@ def test_a_topic_surging_inside_ordinary_volume_gets_its_own_spike_alert(
 ) -> None:
     from flocon.domain.models import AuthorRef
 
-    settings = prepare(
-        engine,
-        tmp_path,
-        monkeypatch,
-        alerting.RuleSpec(name="all", channels=["webhook:https://hooks.example.com/x"]),
-    )
+    settings = prepare(engine, tmp_path, monkeypatch, ALL_TO_WEBHOOK)
     rng = random.Random(5)
     subjects = ["ma commande", "le magasin", "la livraison", "mon colis", "le service client"]
     verbs = ["était rapide", "est arrivé hier", "m'a bien aidé", "reste correct", "a pris du temps"]
     ends = ["merci", "bonne journée", "à suivre", "rien à dire", "voilà", "ok"]
     t0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
-    drafts = []
-    t = t0
-    while t < t0 + timedelta(days=3):
-        t += timedelta(minutes=rng.expovariate(4 / 60))
-        text = f"Acme {rng.choice(subjects)} {rng.choice(verbs)}, {rng.choice(ends)} {len(drafts)}"
-        author = AuthorRef(handle=f"@user{rng.randrange(200)}")
-        drafts.append(replace(_draft(f"b{len(drafts)}", text, t), author=author))
+    drafts = chatter(
+        rng,
+        t0,
+        timedelta(days=3),
+        4,
+        lambda n: f"Acme {rng.choice(subjects)} {rng.choice(verbs)}, {rng.choice(ends)} {n}",
+        "@user",
+        200,
+    )
     surge_at = t0 + timedelta(days=3, hours=1)
     recall = [
         "Acme rappel produit : intoxication alimentaire chez ma fille",
@@ -656,20 +675,11 @@ def test_three_authors_with_one_negative_story_open_one_negative_shift_within_mi
     alert instead of opening others."""
     from flocon.domain.models import AuthorRef
 
-    settings = prepare(
-        engine,
-        tmp_path,
-        monkeypatch,
-        alerting.RuleSpec(name="all", channels=["webhook:https://hooks.example.com/x"]),
-    )
+    settings = prepare(engine, tmp_path, monkeypatch, ALL_TO_WEBHOOK)
     rng = random.Random(9)
-    drafts = []
-    t = T0
-    while t < T0 + timedelta(days=8):
-        t += timedelta(minutes=rng.expovariate(5 / 60))
-        author = AuthorRef(handle=f"@fan{rng.randrange(300)}")
-        text = f"{rng.choice(POSITIVE)} {len(drafts)}"
-        drafts.append(replace(_draft(f"b{len(drafts)}", text, t), author=author))
+    drafts = chatter(
+        rng, T0, timedelta(days=8), 5, lambda n: f"{rng.choice(POSITIVE)} {n}", "@fan", 300
+    )
     story = T0 + timedelta(days=8, hours=1)
     texts = [
         "Acme : salmonelle dans les steaks hachés, ma fille est malade, honteux",
