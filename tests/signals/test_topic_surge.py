@@ -4,6 +4,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
+from flocon.signals.detectors import Reading
 from flocon.signals.topic_surge import (
     PhraseCache,
     TopicConfig,
@@ -12,6 +13,7 @@ from flocon.signals.topic_surge import (
     phrases_of,
     shares_a_phrase,
     surging_topics,
+    with_negative_theme,
 )
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -316,3 +318,43 @@ def test_shares_a_phrase_counts_authors_and_skips_watch_keywords() -> None:
     )
     assert not shares_a_phrase(brand, 3, exclude=["Acme"], cache=cache)
     assert shares_a_phrase(brand, 3, cache=cache)
+
+
+def _reading(kind: str, firing: bool, severity: str | None, onset_min: float) -> Reading:
+    return Reading(
+        kind=kind,  # type: ignore[arg-type]
+        firing=firing,
+        severity=severity,  # type: ignore[arg-type]
+        observed=4.0,
+        expected=1.0,
+        p_value=0.01,
+        window_minutes=20,
+        onset=NOW - timedelta(minutes=onset_min),
+        explanation=f"{kind} by counts",
+    )
+
+
+def test_a_negative_theme_folds_into_the_one_negative_shift_reading() -> None:
+    bg = _background(random.Random(14), 2000)
+    recent = _negatives(_RECALL[:3], ["p1", "p2", "p3"], [9.0, 5.0, 1.0])
+    (theme, *_) = surging_topics(
+        NOW, recent, bg, SPAN, negative_theme_config(), cache=PhraseCache()
+    )
+    spike = _reading("spike", False, None, 5)
+    quiet = _reading("negative_shift", False, None, 5)
+    assert with_negative_theme([spike, quiet], None) == [spike, quiet]
+    # the counts are quiet: the theme makes the shift fire, with its own onset and figures
+    got_spike, shift = with_negative_theme([spike, quiet], theme)
+    assert got_spike == spike
+    assert shift.firing and shift.severity == theme.severity and shift.onset == theme.onset
+    assert shift.explanation.startswith("Negative theme: ") and theme.topic in shift.explanation
+    assert 0.0 < shift.p_value < 1e-6
+    # both fire: the earlier onset and the higher severity win, both explanations are kept
+    loud = _reading("negative_shift", True, "low", 30)
+    (_, both) = with_negative_theme([spike, loud], theme)
+    assert both.firing and both.onset == loud.onset
+    assert both.severity == theme.severity == "high"
+    assert (
+        both.explanation.startswith("negative_shift by counts")
+        and "Negative theme" in both.explanation
+    )

@@ -43,7 +43,7 @@ from typing import Literal
 
 from flocon.analysis.topics import key_phrases
 from flocon.domain.text import fold, tokenize
-from flocon.signals.detectors import Reading
+from flocon.signals.detectors import Reading, count_tail
 
 __all__ = [
     "DEFAULT_TOPIC_THRESHOLDS",
@@ -496,7 +496,8 @@ def with_negative_theme(readings: Sequence[Reading], theme: TopicReading | None)
                     severity=theme.severity,
                     observed=float(theme.observed),
                     expected=theme.expected,
-                    p_value=math.exp(-theme.score),
+                    # Poisson tail of the phrase's authors in its best sub-window
+                    p_value=count_tail(theme.window_count, theme.expected, 1.0),
                     window_minutes=theme.window_minutes,
                     onset=theme.onset,
                     explanation=said,
