@@ -66,7 +66,12 @@ import numpy as np
 import numpy.typing as npt
 from benchmarks.detection.oracle import oracle_bound
 from benchmarks.detection.streams import SKIPPED, SOURCES, Stream, make_stream
-from benchmarks.detection.texts import BurstTexts, StreamTexts, stream_texts
+from benchmarks.detection.texts import (
+    BackgroundNegatives,
+    BurstTexts,
+    StreamTexts,
+    stream_texts,
+)
 
 from flocon.signals.detectors import (
     SENSITIVITIES,
@@ -518,6 +523,7 @@ def flocon_false_rate(
     cadence: float = 60.0,
     on_arrival: bool = False,
     burst_texts: BurstTexts | None = "themed",
+    background_negatives: BackgroundNegatives = "random",
 ) -> float:
     """False alerts / watch / week of flocon at ``config.sensitivity`` (spike+negative, plus
     negative themes unless ``burst_texts`` is None) on the streams without injection of the
@@ -529,7 +535,8 @@ def flocon_false_rate(
             stream = make_stream(source, w, seed=seed, weeks=weeks, inject=False)
             themes = None
             if burst_texts is not None:
-                texts = stream_texts(stream, seed, burst_texts)
+                texts = stream_texts(stream, seed, burst_texts, 1.0, background_negatives)
+                stream = replace(stream, negative=texts.negative)
                 themes = theme_readings(stream, texts, cadence, on_arrival)
             false += len(run_flocon(stream, config, cadence, on_arrival, themes)[level]["any"])
     return false / (weeks * watches * len(SOURCES))
@@ -571,6 +578,7 @@ def run(
     on_arrival: bool = False,
     burst_texts: BurstTexts | None = "themed",
     theme_share: float = 1.0,
+    background_negatives: BackgroundNegatives = "random",
 ) -> dict[str, Any]:
     config = DetectorConfig(min_volume=min_volume)
     scores: dict[tuple[str, str], Score] = {}
@@ -582,7 +590,13 @@ def run(
     started = time.perf_counter()
     # like-for-like baselines: their k tuned on the tuning seed to flocon-medium's false alerts
     budget = flocon_false_rate(
-        weeks, watches, config, cadence=cadence, on_arrival=on_arrival, burst_texts=burst_texts
+        weeks,
+        watches,
+        config,
+        cadence=cadence,
+        on_arrival=on_arrival,
+        burst_texts=burst_texts,
+        background_negatives=background_negatives,
     )
     tuned = tune_baselines(weeks, watches, budget, min_volume)
     progress(f"tuning seed: flocon-medium {budget:.2f} false/watch/week; tuned k {tuned}")
@@ -593,11 +607,16 @@ def run(
                 stream = make_stream(
                     source, w, seed=seed, weeks=weeks, inject=inject, r0=r0, tau_min=tau
                 )
+                texts = None
+                if burst_texts is not None:
+                    texts = stream_texts(
+                        stream, seed, burst_texts, theme_share, background_negatives
+                    )
+                    stream = replace(stream, negative=texts.negative)
                 if assess_ms is None:
                     assess_ms = _time_assess(stream)
                 flocon_alerts = run_flocon(stream, config, cadence, on_arrival)
-                if burst_texts is not None:
-                    texts = stream_texts(stream, seed, burst_texts, theme_share)
+                if texts is not None:
                     themes = theme_readings(stream, texts, cadence, on_arrival)
                     merged = run_flocon(stream, config, cadence, on_arrival, themes)
                     alone = theme_alerts(stream, themes, cadence, on_arrival)
@@ -648,6 +667,7 @@ def run(
         },
         "burst_texts": burst_texts,
         "theme_share": theme_share,
+        "background_negatives": background_negatives,
         "background_per_hour": 5.0,
         "min_volume": min_volume,
         "cadence_s": cadence,
@@ -682,6 +702,8 @@ def _print_table(result: dict[str, Any]) -> None:
     texts = result["burst_texts"] or "none (counts only)"
     if result["burst_texts"] == "themed" and result["theme_share"] < 1.0:
         texts += f" ({result['theme_share']:.0%} of each burst's items on its story)"
+    if result["burst_texts"] and result["background_negatives"] == "text":
+        texts += "; background negatives: the most negative texts"
     print(
         f"Bursts: negative, rate {b['r0_per_hour']}/h * exp(t/{b['tau_min']} min) up to "
         f"{b['peak_per_hour']}/h then {b['hold_min']:.0f} min; background ~5/h. "
@@ -739,6 +761,7 @@ def tune_themes(
     on_arrival: bool,
     burst_texts: BurstTexts,
     progress: Callable[[str], None],
+    background_negatives: BackgroundNegatives = "random",
 ) -> list[dict[str, Any]]:
     """Negative-theme thresholds on the tuning seed: for each score of :data:`THEME_GRID`, the
     median delay and false alerts of the theme alone and folded into the count detectors at
@@ -750,7 +773,8 @@ def tune_themes(
         for inject in (False, True):
             for w in range(watches):
                 stream = make_stream(source, w, seed=TUNING_SEED, weeks=weeks, inject=inject)
-                texts = stream_texts(stream, TUNING_SEED, burst_texts)
+                texts = stream_texts(stream, TUNING_SEED, burst_texts, 1.0, background_negatives)
+                stream = replace(stream, negative=texts.negative)
                 themes = theme_readings(stream, texts, cadence, on_arrival)
                 times = check_times(stream, cadence, on_arrival)
                 for t in THEME_GRID:
@@ -803,6 +827,12 @@ def main(argv: list[str] | None = None) -> int:
         help="themed bursts: the share of their items that tell the story (the rest: unrelated)",
     )
     parser.add_argument(
+        "--background-negatives",
+        choices=("random", "text"),
+        default="random",
+        help="background negatives: 20 %% at random, or the 20 %% most negative texts",
+    )
+    parser.add_argument(
         "--tune-themes",
         action="store_true",
         help="print the negative-theme thresholds' figures on the tuning seed and stop",
@@ -818,7 +848,13 @@ def main(argv: list[str] | None = None) -> int:
     texts: BurstTexts | None = None if args.burst_texts == "none" else args.burst_texts
     if args.tune_themes:
         rows = tune_themes(
-            args.weeks, args.watches, args.cadence, args.on_arrival, texts or "themed", progress
+            args.weeks,
+            args.watches,
+            args.cadence,
+            args.on_arrival,
+            texts or "themed",
+            progress,
+            args.background_negatives,
         )
         if args.json:
             print(json.dumps(rows, indent=2))
@@ -843,6 +879,7 @@ def main(argv: list[str] | None = None) -> int:
         args.on_arrival,
         texts,
         args.theme_share,
+        args.background_negatives,
     )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -20,6 +20,12 @@ So every stream item gets a text and an author:
     one new author each: a rise of unrelated complaints, with no story in common. On these the
     theme detector has nothing to find; the count detectors work as before.
 
+* **Background negatives** (``--background-negatives``): ``random`` (the default) keeps the flags
+  of :mod:`.streams`; ``text`` flags the texts themselves: the fifth of the support inbox that
+  flocon's fast sentiment model finds most negative (so the same 20 % share), wherever they
+  fall. Real complaints then come in their real clusters (an outage, a broken update, one
+  customer writing several times), the hard case for a theme detector.
+
   ``theme_share`` (``--theme-share``, 1 by default) mixes the two: each item of a themed burst
   tells the story with that probability, else it is an unrelated complaint (a story drowned in
   other grievances).
@@ -28,13 +34,18 @@ So every stream item gets a text and an author:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from benchmarks.detection.streams import SOURCES, Stream
 from benchmarks.detection.topics import EVENTS, event_texts, support_pool
 
 BurstTexts = Literal["themed", "unthemed"]
+BackgroundNegatives = Literal["random", "text"]
+#: Share of the background flagged negative (as in :mod:`.streams`).
+NEGATIVE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -42,10 +53,28 @@ class StreamTexts:
     texts: tuple[str, ...]  # one per stream item, in the stream's order
     authors: tuple[str, ...]
     events: tuple[str, ...]  # the event of each burst ("" when unthemed)
+    negative: npt.NDArray[np.bool_]  # the negative flags to use (the stream's, or the texts')
+
+
+@cache
+def pool_negative() -> npt.NDArray[np.bool_]:
+    """For each text of the support inbox: among the fifth the fast sentiment model finds most
+    negative?"""
+    from flocon.analysis.analyzer import Analyzer
+
+    texts = [post.text for post in support_pool()]
+    classes, probs = Analyzer(profile="fast").sentiment.probabilities(texts)
+    p_neg = probs[:, classes.index("negative")]
+    flags: npt.NDArray[np.bool_] = p_neg >= np.quantile(p_neg, 1.0 - NEGATIVE_SHARE)
+    return flags
 
 
 def stream_texts(
-    stream: Stream, seed: int, burst_texts: BurstTexts = "themed", theme_share: float = 1.0
+    stream: Stream,
+    seed: int,
+    burst_texts: BurstTexts = "themed",
+    theme_share: float = 1.0,
+    background_negatives: BackgroundNegatives = "random",
 ) -> StreamTexts:
     """Texts and authors for every item of ``stream`` (deterministic for a seed)."""
     if not 0.0 <= theme_share <= 1.0:
@@ -71,11 +100,15 @@ def stream_texts(
     unrelated = [pool[int(i)].text for i in rng.permutation(len(pool))]
     texts_out: list[str] = []
     authors: list[str] = []
+    negative = stream.negative.copy()
+    by_text = pool_negative() if background_negatives == "text" else None
     k = 0
     used = [0] * n_bursts
     for b in stream.burst.tolist():
         if b < 0:
             post = pool[(offset + k) % len(pool)]
+            if by_text is not None:
+                negative[len(texts_out)] = bool(by_text[(offset + k) % len(pool)])
             k += 1
             texts_out.append(post.text)
             authors.append(post.author)
@@ -87,4 +120,4 @@ def stream_texts(
                 texts_out.append(mine[used[b] % len(mine)])
             used[b] += 1
             authors.append(f"burst{b}-{used[b]}")
-    return StreamTexts(tuple(texts_out), tuple(authors), events)
+    return StreamTexts(tuple(texts_out), tuple(authors), events, negative)
