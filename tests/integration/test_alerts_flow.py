@@ -671,8 +671,8 @@ def test_three_authors_with_one_negative_story_open_one_negative_shift_within_mi
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A negative theme (3 authors, a rare shared phrase, minutes apart) opens the watch's
-    negative_shift episode long before its counts could, and later evidence updates that one
-    alert instead of opening others."""
+    negative_shift episode long before its counts could; later evidence updates that one alert
+    instead of opening others, and the topic surge check does not tell the story again."""
     from flocon.domain.models import AuthorRef
 
     settings = prepare(engine, tmp_path, monkeypatch, ALL_TO_WEBHOOK)
@@ -686,11 +686,13 @@ def test_three_authors_with_one_negative_story_open_one_negative_shift_within_mi
         "Salmonelle dans les steaks hachés Acme ?? scandale, remboursez-nous",
         "Steaks hachés Acme contaminés à la salmonelle, c'est dégoûtant",
         "Encore des cas de salmonelle avec les steaks hachés Acme, horrible",
+        "Salmonelle : Acme rappelle ses steaks hachés, on est furieux",
+        "Mon fils malade après les steaks hachés Acme, salmonelle confirmée",
     ]
     late = [
         replace(_draft(f"s{i}", text, story + timedelta(minutes=4 * i)), author=author)
         for i, (text, author) in enumerate(
-            zip(texts, [AuthorRef(handle=f"@parent{i}") for i in range(4)], strict=True)
+            zip(texts, [AuthorRef(handle=f"@parent{i}") for i in range(6)], strict=True)
         )
     ]
     with read(engine) as conn:
@@ -726,4 +728,5 @@ def test_three_authors_with_one_negative_story_open_one_negative_shift_within_mi
     with read(engine) as conn:
         rows = aq.list_alerts(conn, ws.id, statuses=["open", "acked", "closed"])
     assert len([r for r in rows if r.kind == "negative_shift"]) == 1
-    assert not [e for e in events if e.kind == "spike"]
+    # the story is not told again as a topic surge (kind spike, details.topic)
+    assert not [e for e in events if e.kind == "spike"], [e.explanation for e in events]

@@ -196,11 +196,14 @@ def _episode_events(
     hour = rq.bucket_start(now, 3600)
     hourly = rq.series(conn, watch.id, 3600, hour - HISTORY, hour)
     recent = rq.series(conn, watch.id, 300, rq.bucket_start(now - RECENT, 300), now)
+    theme = _negative_theme(conn, watch, sensitivity, now)
+    if theme is not None:  # the topic surge check leaves this story to the negative_shift
+        state["negative_theme"] = {"phrases": [theme.topic, *theme.phrases], "at": now.isoformat()}
     readings = with_negative_theme(
         detectors.assess(
             now, _counts(hourly), _counts(recent), DetectorConfig(sensitivity=sensitivity)
         ),
-        _negative_theme(conn, watch, sensitivity, now),
+        theme,
     )
     tracker = EpisodeTracker.from_dict(state["episodes"]) if "episodes" in state else None
     tracker = tracker or EpisodeTracker()
@@ -413,6 +416,11 @@ def _topic_events(
             exclude=keywords_from_queries([watch.query]),
             cache=_phrase_cache(),
         )
+    told = state.get("negative_theme")
+    if told is not None and now - datetime.fromisoformat(told["at"]) < TOPIC_CLOSE_AFTER:
+        # a story already told as a negative theme is one episode, not two alerts
+        known = set(told["phrases"])
+        readings = [r for r in readings if not known & {r.topic, *r.phrases}]
     return _theme_events(conn, ws_id, watch, state, now, readings)
 
 
