@@ -57,7 +57,6 @@ EVIDENCE: Final = 10
 #: On a watch's first check, mentions published before this long ago are history.
 FIRST_CHECK: Final = timedelta(minutes=5)
 _TICK: Final = timedelta(microseconds=1)
-_RANK = {"low": 1, "medium": 2, "high": 3}
 
 
 @dataclass(frozen=True)
@@ -157,13 +156,8 @@ def _episode_topics(
 ) -> list[dict[str, Any]]:
     """What the episode is about: themes over-represented in its mentions (``focus``) against
     the watch's week before (weighted log-odds, the method of `flocon topics`)."""
-    background = aq.watch_mentions(
-        conn,
-        watch_id,
-        since=onset - timedelta(days=7),
-        until=onset - _TICK,
-        limit=TOPIC_BACKGROUND,
-        newest_first=True,
+    background = aq.watch_texts(
+        conn, watch_id, since=onset - timedelta(days=7), until=onset - _TICK, limit=TOPIC_BACKGROUND
     )
     if len(focus) < 3 or len(background) < 10:
         return []
@@ -460,7 +454,6 @@ def _theme_events(
     """Open or update one ``spike`` alert per topic episode of ``readings``; close the episodes
     whose topic has not surged for :data:`TOPIC_CLOSE_AFTER`."""
     episodes: dict[str, dict[str, str]] = state.setdefault("topic_episodes", {})
-    kind: Final = "spike"
     events: list[AlertEvent] = []
     for reading in readings:
         episode = episodes.get(reading.topic)
@@ -482,7 +475,7 @@ def _theme_events(
             conn,
             ws_id,
             watch,
-            kind,
+            "spike",
             key[:300],
             start=reading.onset,
             now=now,
@@ -499,7 +492,7 @@ def _theme_events(
         if now - datetime.fromisoformat(episode["last"]) < TOPIC_CLOSE_AFTER:
             continue
         del episodes[topic]
-        found = aq.find_alert(conn, ws_id, watch.id, kind, episode["key"][:300])
+        found = aq.find_alert(conn, ws_id, watch.id, "spike", episode["key"][:300])
         if found is not None and found.status in ("open", "acked"):
             aq.update_alert(conn, found.id, status="closed", closed_at=now, updated_at=now)
             events.append(
@@ -509,7 +502,7 @@ def _theme_events(
                     watch=watch.name,
                     watch_id=watch.id,
                     group=watch.group,
-                    kind=kind,
+                    kind="spike",
                     episode_start=found.episode_start,
                     detected_at=found.detected_at,
                     severity=found.severity,

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from flocon.signals.detectors import Reading
 
-__all__ = ["GROWTH_FOR_UPDATE", "Episode", "EpisodeEvent", "EpisodeTracker"]
+__all__ = ["GROWTH_FOR_UPDATE", "SEVERITY_RANK", "Episode", "EpisodeEvent", "EpisodeTracker"]
 
 #: An open episode is re-announced when its observed value reaches this multiple of the last one.
 GROWTH_FOR_UPDATE = 1.5
 
-_SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
+#: Severities in rising order (an unknown one ranks below ``low``).
+SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
 
 @dataclass
@@ -168,7 +169,7 @@ class EpisodeTracker:
         if reading.onset is not None and reading.onset < episode.onset:
             episode.onset = reading.onset
         new_severity = reading.severity or episode.severity
-        rises = _SEVERITY_RANK.get(new_severity, 0) > _SEVERITY_RANK.get(episode.severity, 0)
+        rises = SEVERITY_RANK.get(new_severity, 0) > SEVERITY_RANK.get(episode.severity, 0)
         grows = reading.observed >= GROWTH_FOR_UPDATE * episode.last_event_observed > 0
         if not (rises or grows):
             return None

@@ -44,6 +44,7 @@ from typing import Literal
 from flocon.analysis.topics import key_phrases
 from flocon.domain.text import fold, tokenize
 from flocon.signals.detectors import Reading, count_tail
+from flocon.signals.episodes import SEVERITY_RANK
 
 __all__ = [
     "DEFAULT_TOPIC_THRESHOLDS",
@@ -229,6 +230,16 @@ def _variant(phrase: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w[-1] in "sx" else w for w in phrase.split())
 
 
+def _banned_words(exclude: Iterable[str]) -> frozenset[str]:
+    """The words of the watch's keywords, folded, in both their forms: never part of a topic."""
+    words = {w for kw in exclude for w in tokenize(fold(kw))}
+    return frozenset(words | {_variant(w) for w in words})
+
+
+def _holds(phrase: str, banned: frozenset[str]) -> bool:
+    return bool(banned) and any(w in banned for w in phrase.split())
+
+
 def _llr(x: float, e: float, dispersion: float) -> float:
     if x <= e:
         return 0.0
@@ -276,8 +287,7 @@ def _candidates(
     items = sorted((it for it in recent if start < it.at <= now), key=lambda it: (it.at, it.id))
     if len(items) < config.min_mentions:
         return items, []
-    banned = {w for kw in exclude for w in tokenize(fold(kw))}
-    banned |= {_variant(w) for w in banned}
+    banned = _banned_words(exclude)
     docs: dict[str, list[int]] = {}
     sets = [cache.get(it) for it in items]
     forms: dict[str, Counter[str]] = {}
@@ -295,7 +305,7 @@ def _candidates(
             continue
         if len({authors[d] for d in where}) < config.min_authors:
             continue
-        if banned and any(w in banned for w in p.split()):
+        if _holds(p, banned):
             continue
         label = min(forms[p].items(), key=lambda kv: (-kv[1], kv[0]))[0]
         chosen[p] = _Candidate(label, where)
@@ -353,16 +363,12 @@ def shares_a_phrase(
     holds none of the ``exclude`` keywords: the cheap test that spares reading a background when
     no topic could fire."""
     cache = _CACHE if cache is None else cache
-    banned = {w for kw in exclude for w in tokenize(fold(kw))}
-    banned |= {_variant(w) for w in banned}
+    banned = _banned_words(exclude)
     authors: dict[str, set[str]] = {}
     for it in items:
         for p in cache.get(it).keys:
             authors.setdefault(p, set()).add(_author(it))
-    return any(
-        len(who) >= min_authors and not any(w in banned for w in p.split())
-        for p, who in authors.items()
-    )
+    return any(len(who) >= min_authors and not _holds(p, banned) for p, who in authors.items())
 
 
 def topic_scores(
@@ -468,9 +474,6 @@ def surging_topics(
     return readings
 
 
-_RANK = {"low": 1, "medium": 2, "high": 3}
-
-
 def with_negative_theme(readings: Sequence[Reading], theme: TopicReading | None) -> list[Reading]:
     """The count detectors' readings with a negative theme (the best reading of
     :func:`surging_topics` under :func:`negative_theme_config`, or None) folded into their
@@ -505,7 +508,7 @@ def with_negative_theme(readings: Sequence[Reading], theme: TopicReading | None)
             )
         else:
             severity = r.severity or "low"
-            if _RANK[theme.severity] > _RANK[severity]:
+            if SEVERITY_RANK[theme.severity] > SEVERITY_RANK[severity]:
                 severity = theme.severity
             onset = theme.onset if r.onset is None else min(r.onset, theme.onset)
             out.append(
